@@ -1,0 +1,82 @@
+"""Parse JSON / NDJSON files of story records (one object per story) into raw items."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from connectors.decode import detect_and_decode
+from newsmon.errors import RejectedInput
+from newsmon.records import ContentType, RawItem, Rejection, StageOutput
+
+
+class StoryRecord(BaseModel):
+    """The accepted shape of one record: text or html, plus optional metadata."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    text: str | None = None
+    html: str | None = None
+    title: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _has_body(self) -> StoryRecord:
+        if not (self.text or self.html):
+            raise ValueError("record has neither 'text' nor 'html'")
+        return self
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def _to_item(source: str, obj: Any) -> RawItem:
+    record = StoryRecord.model_validate(obj)
+    body, kind = (record.html, ContentType.HTML) if record.html else (record.text, ContentType.TEXT)
+    assert body is not None
+    return RawItem(
+        source=record.url or source,
+        data=body.encode("utf-8"),
+        content_type=kind,
+        declared_encoding="utf-8",
+        title=record.title,
+        url=record.url,
+        published_at=record.published_at,
+    )
+
+
+def parse_records(path: str, data: bytes) -> StageOutput[RawItem]:
+    """Parse a .json (object or array) or .ndjson/.jsonl file; bad records are rejected by line."""
+    text, _ = detect_and_decode(data)
+    out: StageOutput[RawItem] = StageOutput()
+    entries: list[tuple[str, Any]] = []
+    if Path(path).suffix.lower() == ".json":
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RejectedInput(f"invalid JSON: {exc}") from None
+        rows = parsed if isinstance(parsed, list) else [parsed]
+        entries = [(f"{path}#{index}", row) for index, row in enumerate(rows)]
+    else:
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                entries.append((where, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                out.rejections.append(Rejection(where, "load", f"invalid JSON: {exc.msg}"))
+    for where, obj in entries:
+        try:
+            out.items.append(_to_item(where, obj))
+        except ValidationError as exc:
+            out.rejections.append(Rejection(where, "load", f"bad record: {_describe(exc)}"))
+    return out

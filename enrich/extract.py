@@ -1,0 +1,33 @@
+"""Clean-text stage: HTML through trafilatura, plain text through the boilerplate rules."""
+
+from __future__ import annotations
+
+from enrich.boilerplate import BoilerplateRules, clean_text
+from enrich.html import extract_page
+from newsmon.records import CleanItem, ContentType, DecodedItem, StageOutput
+from newsmon.stages import map_stage
+
+
+def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
+    """Headline and clean story text of one decoded item; raises RejectedInput if none is left."""
+    url, published_at, title, body = item.url, item.published_at, item.title, item.body
+    if item.content_type is ContentType.HTML:
+        page = extract_page(body, url=url)
+        body = page.text
+        title = title or page.title
+        url = url or page.url
+        published_at = published_at or page.published_at
+    title, text = clean_text(body, rules, title=title)
+    return CleanItem(
+        source=item.source,
+        title=title,
+        text=text,
+        encoding=item.encoding,
+        url=url,
+        published_at=published_at,
+    )
+
+
+def extract_batch(items: list[DecodedItem], rules: BoilerplateRules) -> StageOutput[CleanItem]:
+    """Clean a batch; items with no article text left are rejected with the reason."""
+    return map_stage("extract", items, lambda item: extract_item(item, rules), lambda i: i.source)

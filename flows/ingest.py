@@ -1,0 +1,170 @@
+"""Prefect flow `ingest-files`: one task run per stage per batch over files and folders."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.decode import decode_batch
+from connectors.files import discover, load_files
+from enrich.article import build_articles
+from enrich.boilerplate import load_rules
+from enrich.extract import extract_batch
+from newsmon.records import (
+    Article,
+    CleanItem,
+    DecodedItem,
+    RawItem,
+    Rejection,
+    RunSummary,
+    StageOutput,
+    StageTiming,
+    StoreResult,
+)
+from newsmon.settings import Settings
+from newsmon.store import open_store
+
+# Plain logger: the CLI shows it on the console, Prefect forwards it to its API
+# (PREFECT_LOGGING_EXTRA_LOGGERS=newsmon), so no Prefect import is needed to read progress.
+log = logging.getLogger("newsmon.ingest")
+
+T = TypeVar("T")
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+# Batches are large and never reused: hashing them for a cache key would cost more than the work.
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_task(paths: list[str]) -> StageOutput[str]:
+    """Expand the given files and folders into input files."""
+    return discover(paths)
+
+
+@task(name="load", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def load_task(paths: list[str], max_bytes: int) -> StageOutput[RawItem]:
+    """Read a batch of files (size-capped)."""
+    return load_files(paths, max_bytes)
+
+
+@task(name="decode", cache_policy=NO_CACHE)
+def decode_task(items: list[RawItem]) -> StageOutput[DecodedItem]:
+    """Detect encodings and decode a batch."""
+    return decode_batch(items)
+
+
+@task(name="extract", cache_policy=NO_CACHE)
+def extract_task(items: list[DecodedItem], settings: Settings) -> StageOutput[CleanItem]:
+    """Extract headline and clean text for a batch."""
+    return extract_batch(items, load_rules(settings.boilerplate_rules))
+
+
+@task(name="build-articles", cache_policy=NO_CACHE)
+def build_task(items: list[CleanItem], ingested_at: datetime) -> StageOutput[Article]:
+    """Normalise, identify language and assign ids for a batch."""
+    return build_articles(items, ingested_at)
+
+
+@task(name="store", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15])
+def store_task(
+    settings: Settings, run_id: str, articles: list[Article], rejections: list[Rejection]
+) -> StoreResult:
+    """Store a batch of articles and its rejections in one go (idempotent by article id)."""
+    store = open_store(settings)
+    try:
+        result = store.add_articles(articles, run_id)
+        store.add_rejections(run_id, rejections)
+        return result
+    finally:
+        store.close()
+
+
+class _Clock:
+    """Wall time and item counts per stage over a run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.items: dict[str, int] = {}
+
+    @contextmanager
+    def stage(self, name: str, n_in: int) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+        self.items[name] = self.items.get(name, 0) + n_in
+
+    def timings(self) -> list[StageTiming]:
+        return [StageTiming(s, self.seconds[s], self.items[s]) for s in self.seconds]
+
+
+@flow(name="ingest-files", validate_parameters=False)
+def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
+    """Ingest files and folders: load, decode, clean, build articles and store, batch by batch."""
+    started = time.perf_counter()
+    store = open_store(settings)
+    run_id = store.begin_run(paths)
+    clock = _Clock()
+    rejected: list[Rejection] = []
+    stored = known = read = 0
+    try:
+        with clock.stage("discover", len(paths)):
+            found = discover_task(paths)
+        if found.rejections:
+            store.add_rejections(run_id, found.rejections)
+            rejected.extend(found.rejections)
+        files = found.items
+        total_batches = max(1, -(-len(files) // settings.batch_size))
+        for number, batch in enumerate(_batches(files, settings.batch_size), start=1):
+            with clock.stage("load", len(batch)):
+                loaded = load_task(batch, settings.max_file_bytes)
+            with clock.stage("decode", len(loaded.items)):
+                decoded = decode_task(loaded.items)
+            with clock.stage("extract", len(decoded.items)):
+                cleaned = extract_task(decoded.items, settings)
+            with clock.stage("build-articles", len(cleaned.items)):
+                built = build_task(cleaned.items, datetime.now(UTC))
+            batch_rejections = (
+                loaded.rejections + decoded.rejections + cleaned.rejections + built.rejections
+            )
+            with clock.stage("store", len(built.items)):
+                result = store_task(settings, run_id, built.items, batch_rejections)
+            read += len(loaded.items) + len(loaded.rejections)
+            stored += len(result.new_ids)
+            known += len(result.known_ids)
+            rejected.extend(batch_rejections)
+            log.info(
+                "batch %d/%d: %d files, %d stored, %d already known, %d rejected",
+                number,
+                total_batches,
+                len(batch),
+                len(result.new_ids),
+                len(result.known_ids),
+                len(batch_rejections),
+            )
+        summary = RunSummary(
+            run_id=run_id,
+            inputs_read=read,
+            stored=stored,
+            already_known=known,
+            rejected=rejected,
+            seconds=time.perf_counter() - started,
+            timings=clock.timings(),
+        )
+        store.finish_run(summary)
+        return summary
+    except BaseException as exc:
+        seconds = time.perf_counter() - started
+        failed = RunSummary(run_id, read, stored, known, rejected, seconds, error=repr(exc))
+        store.finish_run(failed)
+        raise
+    finally:
+        store.close()

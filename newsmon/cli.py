@@ -1,0 +1,194 @@
+"""The `newsmon` command: a thin layer over the library's flows, store and search."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from newsmon.errors import StoreError
+from newsmon.export import article_json
+from newsmon.records import RunSummary
+from newsmon.settings import Settings, load_settings
+from newsmon.store.base import Store
+
+EXIT_OK = 0
+EXIT_SOME_REJECTED = 1
+EXIT_FAILED = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _store_options(fn: F) -> F:
+    fn = click.option(
+        "--config",
+        type=click.Path(path_type=Path),
+        help="TOML settings file (same keys as the NEWSMON_* variables, lower case).",
+    )(fn)
+    fn = click.option(
+        "--db",
+        type=click.Path(path_type=Path),
+        help="Store file [env NEWSMON_DB; default ./data/newsmon.db].",
+    )(fn)
+    return fn
+
+
+def _settings(db: Path | None, config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config_file=config, db=db, **overrides)
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(f"bad settings: {exc}") from exc
+
+
+def _open(settings: Settings) -> Store:
+    from newsmon.store import open_store
+
+    try:
+        return open_store(settings)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+class _Failed(click.ClickException):
+    exit_code = EXIT_FAILED
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    # Must happen before prefect is imported: its settings are read from the environment.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsmon")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    progress = logging.getLogger("newsmon")
+    progress.setLevel(logging.INFO)
+
+
+def _print_summary(summary: RunSummary, verbose: bool) -> None:
+    for rejection in summary.rejected:
+        click.echo(f"rejected: {rejection.source}: {rejection.reason}", err=True)
+    click.echo(
+        f"run {summary.run_id}: {summary.inputs_read} read, {summary.stored} stored, "
+        f"{summary.already_known} already known, {len(summary.rejected)} rejected "
+        f"in {summary.seconds:.1f} s"
+    )
+    if summary.inputs_read and not summary.stored and summary.already_known:
+        click.echo("nothing new: every story read was already in the store")
+    if verbose:
+        for timing in summary.timings:
+            click.echo(f"  {timing.stage:<15} {timing.items_in:>7} in  {timing.seconds:8.3f} s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """newsmon: ingest news, clean and store it, search and export it.
+
+    Settings come from NEWSMON_* environment variables, or a TOML file given by
+    --config or NEWSMON_CONFIG. PREFECT_API_URL, when set, makes runs report to
+    that Prefect server; otherwise they run in Prefect's ephemeral mode.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_store_options
+@click.option("-v", "--verbose", is_flag=True, help="Per-stage timings and Prefect's own logs.")
+def run(paths: tuple[Path, ...], db: Path | None, config: Path | None, verbose: bool) -> None:
+    """Ingest PATHS (files and folders; default: seeds/) through the ingest-files flow.
+
+    Reads .txt, .html/.htm and .json/.ndjson/.jsonl story records, in any text
+    encoding. Each bad input gets one line naming it and the reason, is recorded
+    in the store (see `newsmon rejected`), and the run goes on with the rest.
+
+    \b
+    Exit status:
+      0  every input was stored or already known
+      1  the run finished but some inputs were rejected
+      2  the run could not be done (bad settings, unusable store, crash)
+    """
+    settings = _settings(db, config)
+    _quiet_prefect(verbose or settings.show_prefect_logs)
+    from flows.ingest import ingest_files
+
+    targets = [str(p) for p in paths] or ["seeds"]
+    try:
+        summary = ingest_files(targets, settings)
+    except StoreError as exc:
+        raise _Failed(str(exc)) from exc
+    except Exception as exc:
+        raise _Failed(f"run failed: {type(exc).__name__}: {exc}") from exc
+    _print_summary(summary, verbose)
+    sys.exit(EXIT_OK if summary.status == "ok" else EXIT_SOME_REJECTED)
+
+
+@cli.command()
+@_store_options
+def export(db: Path | None, config: Path | None) -> None:
+    """Print every stored story as NDJSON (one JSON object per line), oldest first."""
+    store = _open(_settings(db, config))
+    try:
+        for article in store.iter_articles():
+            record = article_json(article, store.sources_of(article.id))
+            click.echo(json.dumps(record, ensure_ascii=False))
+    finally:
+        store.close()
+
+
+@cli.command()
+@click.argument("query")
+@_store_options
+@click.option("-n", "--limit", default=10, show_default=True, help="Most results to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+def search(query: str, db: Path | None, config: Path | None, limit: int, as_json: bool) -> None:
+    """Find stored stories containing every word of QUERY.
+
+    Arabic-aware: diacritics, أ/إ/آ/ا, ى/ي, ة/ه and tatweel are ignored, and a
+    word also matches its forms with proclitics (و، ف، ب، ل، ك، ال).
+    """
+    from newsmon.search import find
+
+    store = _open(_settings(db, config))
+    try:
+        hits = find(store, query, limit)
+    finally:
+        store.close()
+    for hit in hits:
+        if as_json:
+            click.echo(json.dumps(dataclasses.asdict(hit), ensure_ascii=False))
+        else:
+            click.echo(f"{hit.id}  {hit.title}\n    {hit.source}\n    {hit.snippet}")
+    if not hits and not as_json:
+        click.echo("no match", err=True)
+
+
+@cli.command()
+@_store_options
+@click.option("--run", "run_id", help="Run id (default: the last run).")
+@click.option("--all", "all_runs", is_flag=True, help="Rejections of every run.")
+def rejected(db: Path | None, config: Path | None, run_id: str | None, all_runs: bool) -> None:
+    """List inputs that were rejected, with the stage and reason."""
+    store = _open(_settings(db, config))
+    try:
+        wanted = None if all_runs else (run_id or store.last_run_id())
+        records = store.rejections(wanted) if (wanted or all_runs) else []
+    finally:
+        store.close()
+    for r in records:
+        click.echo(f"{r.run_id}\t{r.stage}\t{r.source}\t{r.reason}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_FAILED)

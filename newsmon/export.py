@@ -1,0 +1,23 @@
+"""The NDJSON export contract: one JSON object per stored story."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsmon.records import Article
+
+
+def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
+    """The export object for one article; later stages add fields, never rename these."""
+    return {
+        "id": article.id,
+        "source": article.source,
+        "sources": sources or [article.source],
+        "url": article.url,
+        "title": article.title,
+        "text": article.text,
+        "lang": article.lang,
+        "encoding": article.encoding,
+        "published_at": article.published_at.isoformat() if article.published_at else None,
+        "ingested_at": article.ingested_at.isoformat(),
+    }

@@ -1,0 +1,149 @@
+"""Typed records that cross stage boundaries; every stage takes and returns these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+
+class ContentType(StrEnum):
+    """What kind of body a raw item carries."""
+
+    TEXT = "text/plain"
+    HTML = "text/html"
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """Bytes as loaded from a source, before any decoding."""
+
+    source: str
+    data: bytes
+    content_type: ContentType
+    declared_encoding: str | None = None
+    title: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedItem:
+    """A raw item decoded to text, with the encoding that was detected."""
+
+    source: str
+    body: str
+    content_type: ContentType
+    encoding: str
+    title: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CleanItem:
+    """Headline and clean story text, boilerplate removed."""
+
+    source: str
+    title: str
+    text: str
+    encoding: str
+    url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored story: original clean text plus its normalised form."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    text_norm: str
+    lang: str
+    ingested_at: datetime
+    encoding: str = "utf-8"
+    url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An input that a stage refused, with the reason in words a user can act on."""
+
+    source: str
+    stage: str
+    reason: str
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutput(Generic[T]):
+    """What a batch stage returns: the items that passed and the ones it rejected."""
+
+    items: list[T] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """Outcome of storing a batch: which ids were new and which were already known."""
+
+    new_ids: list[str]
+    known_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StageTiming:
+    """Wall time one stage spent over a whole run."""
+
+    stage: str
+    seconds: float
+    items_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """Counts and timings of one ingestion run, as shown to the user and kept in the store."""
+
+    run_id: str
+    inputs_read: int
+    stored: int
+    already_known: int
+    rejected: list[Rejection]
+    seconds: float
+    timings: list[StageTiming] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        """`failed` when the run could not finish, `some-rejected` or `ok` otherwise."""
+        if self.error:
+            return "failed"
+        return "ok" if not self.rejected else "some-rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One full-text search result."""
+
+    id: str
+    title: str
+    source: str
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionRecord:
+    """A rejection as kept in the store, with the run it belongs to."""
+
+    run_id: str
+    source: str
+    stage: str
+    reason: str
+    at: datetime

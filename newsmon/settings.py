@@ -1,0 +1,68 @@
+"""The one Settings object: NEWSMON_* environment variables over an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, PositiveInt
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "NEWSMON_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about newsmon; built once by the CLI and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSMON_", extra="forbid", frozen=True)
+
+    db: Path = Field(
+        default=Path("data/newsmon.db"),
+        description="Embedded SQLite store file (created with its folder on first use).",
+    )
+    batch_size: PositiveInt = Field(
+        default=500, description="Documents per batch; each stage runs once per batch."
+    )
+    max_file_bytes: PositiveInt = Field(
+        default=20 * 1024 * 1024,
+        description="Larger input files are rejected unread (no news story is this big).",
+    )
+    boilerplate_rules: Path | None = Field(
+        default=None,
+        description="YAML file of boilerplate patterns; default is the packaged enrich/data file.",
+    )
+    show_prefect_logs: bool = Field(
+        default=False, description="Print Prefect's own flow/task logs on the console."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values win, then the environment, then the optional TOML file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from overrides, NEWSMON_* variables and an optional TOML file."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{config_file}: config file not found")
+        os.environ[CONFIG_FILE_ENV] = str(config_file)
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)

@@ -1,0 +1,279 @@
+"""SQLite store: one file, WAL mode, FTS5 search, schema by numbered migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from newsmon.errors import StoreError
+from newsmon.records import Article, Rejection, RejectionRecord, RunSummary, StoreResult
+
+Analyzer = Callable[[str], str]
+_BUSY_TIMEOUT_MS = 30_000
+# SQLite allows 32766 bound parameters; stay far below it per IN (...) query.
+_ID_CHUNK = 500
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("newsmon.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+_ARTICLE_COLUMNS = (
+    "id, source, title, text, text_norm, lang, ingested_at, encoding, url, published_at"
+)
+
+
+def _article(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row["id"],
+        source=row["source"],
+        title=row["title"],
+        text=row["text"],
+        text_norm=row["text_norm"],
+        lang=row["lang"],
+        ingested_at=datetime.fromisoformat(row["ingested_at"]),
+        encoding=row["encoding"],
+        url=row["url"],
+        published_at=_dt(row["published_at"]),
+    )
+
+
+class SQLiteStore:
+    """Store backed by one SQLite file; safe for several processes (WAL, immediate writes)."""
+
+    def __init__(self, path: Path, analyzer: Analyzer) -> None:
+        self.path = path
+        self._analyzer = analyzer
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open store: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create store: {exc.strerror or exc}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # IMMEDIATE takes the write lock up front, so two writers wait instead of deadlocking.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        migrations = _migrations()
+        latest = migrations[-1][0]
+        current = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if current > latest:
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this newsmon ({latest})"
+            )
+        for number, name, sql in migrations:
+            if number <= current:
+                continue
+            try:
+                with self._transaction():
+                    # Another process may have migrated while we waited for the lock.
+                    if int(self._db.execute("PRAGMA user_version").fetchone()[0]) >= number:
+                        continue
+                    for statement in sql.split(";\n"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version = {number}")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: migration {name} failed: {exc}") from exc
+
+    def begin_run(self, inputs: Sequence[str]) -> str:
+        """Record the start of a run and return its id."""
+        run_id = uuid.uuid4().hex[:12]
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO runs (id, started_at, inputs, status) VALUES (?, ?, ?, 'running')",
+                (run_id, _now(), "\n".join(inputs)),
+            )
+        return run_id
+
+    def finish_run(self, summary: RunSummary) -> None:
+        """Record a run's final counts and status."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, read = ?, stored = ?, known = ?,"
+                " rejected = ?, seconds = ? WHERE id = ?",
+                (
+                    _now(),
+                    summary.status,
+                    summary.inputs_read,
+                    summary.stored,
+                    summary.already_known,
+                    len(summary.rejected),
+                    summary.seconds,
+                    summary.run_id,
+                ),
+            )
+
+    def _known_ids(self, ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
+            known.update(row[0] for row in rows)
+        return known
+
+    def add_articles(self, articles: Sequence[Article], run_id: str) -> StoreResult:
+        """Store articles not yet known (by id); known ones only gain their new source."""
+        new_ids: list[str] = []
+        known_ids: list[str] = []
+        now = _now()
+        with self._transaction():
+            known = self._known_ids([a.id for a in articles])
+            fresh: list[Article] = []
+            for article in articles:
+                if article.id in known:
+                    known_ids.append(article.id)
+                else:
+                    known.add(article.id)  # a second copy later in the same batch is known
+                    new_ids.append(article.id)
+                    fresh.append(article)
+            self._db.executemany(
+                f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a.id,
+                        a.source,
+                        a.title,
+                        a.text,
+                        a.text_norm,
+                        a.lang,
+                        a.ingested_at.isoformat(),
+                        a.encoding,
+                        a.url,
+                        a.published_at.isoformat() if a.published_at else None,
+                        run_id,
+                    )
+                    for a in fresh
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)",
+                [(a.id, self._analyzer(a.title), self._analyzer(a.text_norm)) for a in fresh],
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
+                " VALUES (?, ?, ?)",
+                [(a.id, a.source, now) for a in articles],
+            )
+        return StoreResult(new_ids=new_ids, known_ids=known_ids)
+
+    def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
+        """Record rejected inputs against a run."""
+        now = _now()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO rejections (run_id, source, stage, reason, at) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, r.source, r.stage, r.reason, now) for r in rejections],
+            )
+
+    def iter_articles(self) -> Iterator[Article]:
+        """All articles, oldest first."""
+        cursor = self._db.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY ingested_at, rowid"
+        )
+        for row in cursor:
+            yield _article(row)
+
+    def sources_of(self, article_id: str) -> list[str]:
+        """Every source an article was seen at, first seen first."""
+        rows = self._db.execute(
+            "SELECT source FROM article_sources WHERE article_id = ? ORDER BY first_seen, source",
+            (article_id,),
+        )
+        return [row[0] for row in rows]
+
+    def count_articles(self) -> int:
+        """Number of stored articles."""
+        return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def search(
+        self, any_of_groups: Sequence[Sequence[str]], limit: int
+    ) -> list[tuple[Article, float]]:
+        """Articles with, for every group, at least one of its terms; best match first."""
+        groups = [[t for t in group if t] for group in any_of_groups]
+        groups = [g for g in groups if g]
+        if not groups:
+            return []
+        expression = " AND ".join(
+            "(" + " OR ".join(_fts_phrase(t) for t in group) + ")" for group in groups
+        )
+        # Title matches weigh more than body matches.
+        rows = self._db.execute(
+            f"SELECT {', '.join('a.' + c for c in _ARTICLE_COLUMNS.split(', '))},"
+            " bm25(articles_fts, 0.0, 3.0, 1.0) AS rank"
+            " FROM articles_fts JOIN articles a ON a.id = articles_fts.id"
+            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
+            (expression, limit),
+        )
+        return [(_article(row), -float(row["rank"])) for row in rows]
+
+    def rejections(self, run_id: str | None = None) -> list[RejectionRecord]:
+        """Rejected inputs of one run, or of every run when run_id is None."""
+        sql = "SELECT run_id, source, stage, reason, at FROM rejections"
+        params: tuple[str, ...] = ()
+        if run_id is not None:
+            sql += " WHERE run_id = ?"
+            params = (run_id,)
+        rows = self._db.execute(sql + " ORDER BY id", params)
+        return [
+            RejectionRecord(
+                run_id=r["run_id"],
+                source=r["source"],
+                stage=r["stage"],
+                reason=r["reason"],
+                at=datetime.fromisoformat(r["at"]),
+            )
+            for r in rows
+        ]
+
+    def last_run_id(self) -> str | None:
+        """Id of the most recently started run, if any."""
+        row = self._db.execute(
+            "SELECT id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._db.close()
