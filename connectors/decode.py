@@ -87,11 +87,13 @@ def detect_and_decode(data: bytes, declared: str | None = None) -> tuple[str, st
     if text is None:
         try:
             text, encoding = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as utf8_error:
             best = charset_normalizer.from_bytes(data).best()
             if best is None or best.chaos > _MAX_CHAOS:
+                bad = data[utf8_error.start : utf8_error.start + 1].hex()
                 raise RejectedInput(
-                    "undecodable bytes: not UTF-8 and no other text encoding fits"
+                    f"undecodable bytes: invalid UTF-8 at byte {utf8_error.start} (0x{bad})"
+                    " and no other text encoding fits"
                 ) from None
             text, encoding = str(best), best.encoding
     assert encoding is not None

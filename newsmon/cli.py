@@ -41,11 +41,17 @@ def _store_options(fn: F) -> F:
     return fn
 
 
+class _Failed(click.ClickException):
+    """Could not run at all: exit status 2, like a usage error."""
+
+    exit_code = EXIT_FAILED
+
+
 def _settings(db: Path | None, config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config_file=config, db=db, **overrides)
     except (ValidationError, FileNotFoundError, ValueError) as exc:
-        raise click.ClickException(f"bad settings: {exc}") from exc
+        raise _Failed(f"bad settings: {exc}") from exc
 
 
 def _open(settings: Settings) -> Store:
@@ -54,11 +60,7 @@ def _open(settings: Settings) -> Store:
     try:
         return open_store(settings)
     except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-class _Failed(click.ClickException):
-    exit_code = EXIT_FAILED
+        raise _Failed(str(exc)) from exc
 
 
 def _quiet_prefect(verbose: bool) -> None:

@@ -20,7 +20,9 @@ CONFIG_FILE_ENV = "NEWSMON_CONFIG"
 class Settings(BaseSettings):
     """Everything configurable about newsmon; built once by the CLI and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSMON_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSMON_", extra="forbid", frozen=True, toml_file=None
+    )
 
     db: Path = Field(
         default=Path("data/newsmon.db"),
@@ -51,18 +53,20 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Explicit values win, then the environment, then the optional TOML file."""
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get(CONFIG_FILE_ENV)
-        if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
-        return tuple(sources)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build Settings from overrides, NEWSMON_* variables and an optional TOML file."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise FileNotFoundError(f"{config_file}: config file not found")
-        os.environ[CONFIG_FILE_ENV] = str(config_file)
+    """Build Settings from overrides, NEWSMON_* variables and a TOML file (or NEWSMON_CONFIG)."""
+    if config_file is None and os.environ.get(CONFIG_FILE_ENV):
+        config_file = Path(os.environ[CONFIG_FILE_ENV])
     clean = {key: value for key, value in overrides.items() if value is not None}
-    return Settings(**clean)
+    if config_file is None:
+        return Settings(**clean)
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{config_file}: config file not found")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return FileSettings(**clean)

@@ -1,0 +1,5 @@
+"""`python -m newsmon` runs the CLI."""
+
+from newsmon.cli import main
+
+main()

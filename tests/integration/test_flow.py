@@ -1,0 +1,71 @@
+"""The real Prefect engine runs the ingest flow end to end."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.ingest import ingest_files
+from newsmon.settings import Settings
+from newsmon.store import open_store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server() -> object:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _task_runs_by_name() -> Counter[str]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(limit=200)
+    return Counter(run.name.rsplit("-", 1)[0] for run in runs)
+
+
+def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> None:
+    settings = Settings(db=tmp_path / "store.db", batch_size=4, max_file_bytes=20 * 1024 * 1024)
+    missing = str(tmp_path / "does-not-exist")
+    summary = ingest_files([str(inbox), missing], settings)
+
+    # 5 seeds + 2 good records + the cp1256 copy of seed 001 (same story: already known).
+    assert summary.stored == 7
+    assert summary.already_known == 1
+    reasons = {Path(r.source).name: r.reason for r in summary.rejected}
+    assert reasons["does-not-exist"] == "no such file or directory"
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["whitespace-only.txt"] == "empty file"
+    assert reasons["image-renamed.txt"] == "binary file (PNG image), not text"
+    assert reasons["undecodable.txt"].startswith("undecodable bytes")
+    assert reasons["only-boilerplate.txt"] == "no text left after boilerplate removal"
+    assert reasons["huge.txt"].startswith("file too large: 52,428,800 bytes")
+    assert sum(1 for r in summary.rejected if "stories.ndjson" in r.source) == 3
+    assert len(summary.rejected) == 10
+    assert summary.status == "some-rejected"
+
+    store = open_store(settings)
+    try:
+        assert store.count_articles() == 7
+        assert len(store.rejections(summary.run_id)) == 10
+        # The cp1256 copy is read first (sorted order); the seed is the same story.
+        first = next(a for a in store.iter_articles() if a.source.endswith("copy-of-001.txt"))
+        assert first.encoding == "cp1256"
+        names = [Path(s).name for s in store.sources_of(first.id)]
+        assert names == ["copy-of-001.txt", "001_c7913647ea205634.txt"]
+    finally:
+        store.close()
+
+    # 13 files in batches of 4: each stage ran once per batch, never once per document.
+    runs = _task_runs_by_name()
+    assert runs["discover"] == 1
+    for stage in ("load", "decode", "extract", "build-articles", "store"):
+        assert runs[stage] == 4, (stage, runs)
+
+    again = ingest_files([str(inbox / "seeds")], settings)
+    assert (again.stored, again.already_known, again.rejected) == (0, 5, [])
+    assert again.status == "ok"

@@ -1,0 +1,91 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from connectors.files import discover, load_files, read_capped
+from newsmon.errors import RejectedInput
+from newsmon.records import ContentType
+
+
+def test_discover_expands_folders_sorted_and_skips_hidden(tmp_path: Path) -> None:
+    (tmp_path / "b.txt").write_text("x")
+    (tmp_path / "a.html").write_text("x")
+    (tmp_path / "notes.md").write_text("x")
+    (tmp_path / ".hidden.txt").write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "c.txt").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "d.ndjson").write_text("{}")
+    out = discover([tmp_path])
+    assert out.items == [str(tmp_path / n) for n in ("a.html", "b.txt", "sub/d.ndjson")]
+    assert out.rejections == []
+
+
+def test_discover_rejects_missing_and_unsupported_paths(tmp_path: Path) -> None:
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+    out = discover([tmp_path / "nope", tmp_path / "report.pdf"])
+    assert out.items == []
+    reasons = {Path(r.source).name: r.reason for r in out.rejections}
+    assert reasons["nope"] == "no such file or directory"
+    assert reasons["report.pdf"].startswith("unsupported file type '.pdf'")
+
+
+def test_discover_lists_a_file_named_twice_once(seeds: Path) -> None:
+    seed = seeds / "000_82fb96e6e2e2803a.txt"
+    assert discover([seed, seeds]).items.count(str(seed)) == 1
+
+
+def test_a_50_mb_file_is_rejected_without_being_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as handle:
+        handle.truncate(50 * 1024 * 1024)  # sparse: no 50 MB written to disk
+    with pytest.raises(
+        RejectedInput, match=r"file too large: 52,428,800 bytes \(limit 20,971,520\)"
+    ):
+        read_capped(str(big), 20 * 1024 * 1024)
+
+
+def test_a_file_that_vanishes_after_discovery_is_rejected(tmp_path: Path, seeds: Path) -> None:
+    keep = tmp_path / "keep.txt"
+    gone = tmp_path / "gone.txt"
+    for path in (keep, gone):
+        path.write_bytes((seeds / "000_82fb96e6e2e2803a.txt").read_bytes())
+    found = discover([tmp_path]).items
+    os.remove(gone)
+    out = load_files(found, max_bytes=1_000_000)
+    assert [item.source for item in out.items] == [str(keep)]
+    assert [(r.source, r.reason) for r in out.rejections] == [
+        (str(gone), "file vanished before it could be read")
+    ]
+
+
+def test_records_file_yields_items_and_rejects_bad_lines(fixtures: Path) -> None:
+    path = str(fixtures / "records" / "stories.ndjson")
+    out = load_files([path], max_bytes=1_000_000)
+    assert [(i.content_type, i.url) for i in out.items] == [
+        (ContentType.TEXT, "https://arabic.example.com/news/putin-xi-call?utm_source=rss"),
+        (ContentType.HTML, "https://arabic.example.com/lavrov-beijing"),
+    ]
+    assert out.items[0].title == "بوتين وشي يبحثان التعاون في اتصال هاتفي"
+    reasons = {r.source: r.reason for r in out.rejections}
+    assert reasons[f"{path}:2"] == "bad record: record has neither 'text' nor 'html'"
+    assert reasons[f"{path}:3"].startswith("bad record: published_at:")
+    assert reasons[f"{path}:4"].startswith("invalid JSON:")
+    assert len(out.rejections) == 3
+
+
+def test_json_array_file(tmp_path: Path) -> None:
+    path = tmp_path / "two.json"
+    path.write_text('[{"text": "نص أول"}, {"text": "نص ثان"}]', encoding="utf-8")
+    out = load_files([str(path)], max_bytes=1000)
+    assert [i.source for i in out.items] == [f"{path}#0", f"{path}#1"]
+    assert [i.data.decode() for i in out.items] == ["نص أول", "نص ثان"]
+
+
+def test_broken_json_file_is_rejected_whole(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('[{"text": "x"', encoding="utf-8")
+    out = load_files([str(path)], max_bytes=1000)
+    assert out.items == []
+    assert out.rejections[0].reason.startswith("invalid JSON:")

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from newsmon.settings import load_settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSMON_DB", raising=False)
+    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
+    settings = load_settings()
+    assert settings.db == Path("data/newsmon.db")
+    assert settings.batch_size == 500
+
+
+def test_file_then_env_then_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "newsmon.toml"
+    config.write_text('db = "from-file.db"\nbatch_size = 7\nmax_file_bytes = 1000\n')
+    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
+    monkeypatch.setenv("NEWSMON_BATCH_SIZE", "9")
+    settings = load_settings(config_file=config)
+    assert (settings.db, settings.batch_size, settings.max_file_bytes) == (
+        Path("from-file.db"),
+        9,
+        1000,
+    )
+    assert load_settings(config_file=config, db=Path("x.db")).db == Path("x.db")
+
+
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
+    monkeypatch.setenv("NEWSMON_BATCH_SIZE", "0")
+    with pytest.raises(ValidationError, match="batch_size"):
+        load_settings()
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="config file not found"):
+        load_settings(config_file=tmp_path / "nope.toml")
+
+
+def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "newsmon.toml"
+    config.write_text("batch_size = 3\n")
+    monkeypatch.setenv("NEWSMON_CONFIG", str(config))
+    assert load_settings().batch_size == 3
+
+
+def test_unknown_key_in_config_file_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "newsmon.toml"
+    config.write_text("batchsize = 3\n")
+    with pytest.raises(ValidationError, match="batchsize"):
+        load_settings(config_file=config)

@@ -1,0 +1,113 @@
+import multiprocessing
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from enrich.arabic import normalize_text, search_terms
+from enrich.article import build_article
+from newsmon.errors import StoreError
+from newsmon.records import Article, CleanItem, Rejection, RunSummary
+from newsmon.search import find
+from newsmon.store.sqlite import SQLiteStore
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def _article(text: str, source: str = "a.txt", title: str = "عنوان") -> Article:
+    return build_article(CleanItem(source, title, text, "utf-8"), NOW)
+
+
+def _store(path: Path) -> SQLiteStore:
+    return SQLiteStore(path, analyzer=search_terms)
+
+
+def test_adding_twice_stores_once_and_remembers_every_source(tmp_path: Path) -> None:
+    store = _store(tmp_path / "s.db")
+    run = store.begin_run(["x"])
+    first = _article("وأكد الرئيس الروسي فلاديمير بوتين دعمه.", "one.txt")
+    again = _article("وأكّد الرئيس الروسيّ فلاديمير بوتين دعمه.", "two.txt")  # diacritics only
+    other = _article("قال وزير الخارجية الصيني وانغ يي.", "three.txt")
+    result = store.add_articles([first, again, other], run)
+    assert result.new_ids == [first.id, other.id]
+    assert result.known_ids == [first.id]
+    assert store.add_articles([first], run).known_ids == [first.id]
+    assert store.count_articles() == 2
+    assert store.sources_of(first.id) == ["one.txt", "two.txt"]
+    assert [a.id for a in store.iter_articles()] == [first.id, other.id]
+    stored = next(store.iter_articles())
+    assert stored == first
+
+
+def test_rejections_and_runs_are_recorded(tmp_path: Path) -> None:
+    store = _store(tmp_path / "s.db")
+    run = store.begin_run(["in"])
+    store.add_rejections(run, [Rejection("bad.txt", "decode", "empty file")])
+    store.finish_run(RunSummary(run, 1, 0, 0, [Rejection("bad.txt", "decode", "empty file")], 0.1))
+    assert store.last_run_id() == run
+    [record] = store.rejections(run)
+    assert (record.source, record.stage, record.reason) == ("bad.txt", "decode", "empty file")
+    assert store.rejections("other-run") == []
+    row = sqlite3.connect(tmp_path / "s.db").execute("SELECT status, read FROM runs").fetchone()
+    assert row == ("some-rejected", 1)
+
+
+def test_search_is_arabic_aware(tmp_path: Path) -> None:
+    store = _store(tmp_path / "s.db")
+    run = store.begin_run([])
+    putin = _article("وأكّد الرئيسُ بوتين أنّ العلاقات مع الصين في أفضل حالاتها.", "p.txt")
+    lavrov = _article("وصل لافروف إلى بكين للقاء وانغ يي.", "l.txt", title="لافروف في بكين")
+    store.add_articles([putin, lavrov], run)
+    assert [h.id for h in find(store, "اكد الرئيس")] == [putin.id]  # diacritics, hamza
+    assert [h.id for h in find(store, "بوتين")] == [putin.id]  # clitic و on the document side
+    assert [h.id for h in find(store, "والعلاقات")] == [putin.id]  # clitic on the query side
+    assert [h.id for h in find(store, "الصين")] == [putin.id]
+    assert [h.id for h in find(store, "بكين")] == [lavrov.id]
+    assert find(store, "بوتين لافروف") == []  # every word must match
+    assert find(store, '"') == []  # nothing searchable, no FTS syntax error
+    hit = find(store, "بكين")[0]
+    assert hit.title == "لافروف في بكين" and "بكين" in hit.snippet
+
+
+def test_store_opened_by_a_newer_newsmon_is_refused(tmp_path: Path) -> None:
+    _store(tmp_path / "s.db").close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        _store(tmp_path / "s.db")
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open store"):
+        _store(junk)
+
+
+def _write_all(path: str, texts: list[str], queue: "multiprocessing.Queue[int]") -> None:
+    store = SQLiteStore(Path(path), analyzer=search_terms)
+    run = store.begin_run([])
+    stored = 0
+    for text in texts:
+        stored += len(store.add_articles([_article(text)], run).new_ids)
+    queue.put(stored)
+
+
+def test_two_processes_storing_the_same_stories_store_each_once(tmp_path: Path) -> None:
+    texts = [f"خبر رقم {n} عن العلاقات الروسية الصينية." for n in range(200)]
+    path = str(tmp_path / "s.db")
+    _store(Path(path)).close()
+    queue: multiprocessing.Queue[int] = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=_write_all, args=(path, texts, queue)) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    assert queue.get() + queue.get() == 200
+    assert _store(Path(path)).count_articles() == 200
+    assert normalize_text(texts[0]) in {a.text_norm for a in _store(Path(path)).iter_articles()}
