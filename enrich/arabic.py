@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from camel_tools.utils.dediac import dediac_ar
@@ -10,8 +11,11 @@ from camel_tools.utils.normalize import (
     normalize_alef_ar,
     normalize_alef_maksura_ar,
     normalize_teh_marbuta_ar,
-    normalize_unicode,
 )
+
+# camel-tools' normalize_unicode is NFKC after expanding two ligatures that NFKC keeps; it
+# maps them with a per-character Python loop (a third of ingest time), str.translate is C.
+_LIGATURES = str.maketrans({"\ufdfc": "ريال", "\ufdfd": "بسم الله الرحمن الرحيم"})
 
 # Persian/Urdu letters that Arabic outlets use in names (پوتين, شي جين پينغ), hamza seats
 # that outlets spell either way (مسؤول/مسئول), Eastern digits, tatweel and invisible marks.
@@ -51,7 +55,7 @@ _MIN_STEM = 3
 
 def normalize_arabic(text: str) -> str:
     """Normalise Arabic spelling (diacritics, alef/yaa/teh marbuta, tatweel, digits); keep case."""
-    text = normalize_unicode(text)
+    text = unicodedata.normalize("NFKC", text.translate(_LIGATURES))
     text = dediac_ar(text).translate(_CHAR_MAP)
     text = normalize_teh_marbuta_ar(normalize_alef_maksura_ar(normalize_alef_ar(text)))
     return _SPACES.sub(" ", text)
@@ -69,10 +73,9 @@ def words(text_norm: str) -> list[str]:
 
 def arabic_share(text: str) -> float:
     """Share of letters in the text that are Arabic-script letters."""
-    letters = _LETTER.findall(text[:5000])
-    if not letters:
-        return 0.0
-    return sum(1 for ch in letters if _ARABIC_LETTER.match(ch)) / len(letters)
+    sample = text[:3000]
+    letters = len(_LETTER.findall(sample))
+    return len(_ARABIC_LETTER.findall(sample)) / letters if letters else 0.0
 
 
 @lru_cache(maxsize=200_000)

@@ -16,7 +16,6 @@ from newsmon.errors import RejectedInput
 
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 _NON_WORD = re.compile(r"[\W_]+")
-_BULLET = re.compile(r"^[•◦▪▫●○■□‣⁃∙·*\-–—]+\s*")
 _SENTENCE_END = re.compile(r"[.!?؟。](?=\s|$)")
 # A headline is short; a first line longer than this is the story's opening paragraph.
 _HEADLINE_MAX_WORDS = 30
@@ -78,18 +77,18 @@ def load_rules(path: Path | None = None) -> BoilerplateRules:
     return parse_rules(yaml.safe_load(text), where)
 
 
-def _matches(line: str, exact: frozenset[str], patterns: tuple[re.Pattern[str], ...]) -> bool:
-    if _key(line) in exact:
+def _matches(norm: str, exact: frozenset[str], patterns: tuple[re.Pattern[str], ...]) -> bool:
+    """Whether a normalised line equals an exact entry or matches a pattern."""
+    if _NON_WORD.sub("", norm) in exact:
         return True
-    norm = _EDGE_PUNCT.sub("", normalize_text(line))
-    return any(p.search(norm) for p in patterns)
+    bare = _EDGE_PUNCT.sub("", norm)
+    return any(p.search(bare) for p in patterns)
 
 
-def _is_header_label(line: str, rules: BoilerplateRules, arabic_doc: bool) -> bool:
-    if _matches(line, rules.header_exact, rules.header_patterns):
+def _is_header_label(norm: str, rules: BoilerplateRules, arabic_doc: bool) -> bool:
+    if _matches(norm, rules.header_exact, rules.header_patterns):
         return True
-    norm = normalize_text(line).strip()
-    return arabic_doc and bool(rules.header_latin_label.fullmatch(norm))
+    return arabic_doc and bool(rules.header_latin_label.fullmatch(norm.strip()))
 
 
 def _is_headline(line: str) -> bool:
@@ -114,14 +113,17 @@ def clean_text(text: str, rules: BoilerplateRules, title: str | None = None) -> 
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     arabic_doc = arabic_share(text) > 0.5
+    normalised: dict[str, str] = {}
 
-    # Header zone: drop labels, then take the headline.
-    head = [
-        line
-        for line in lines[: rules.header_window]
-        if not _is_header_label(line, rules, arabic_doc)
-    ]
-    lines = head + lines[rules.header_window :]
+    def norm(line: str) -> str:
+        # Only lines in the header and footer zones are ever normalised, each once.
+        if line not in normalised:
+            normalised[line] = normalize_text(line)
+        return normalised[line]
+
+    window = rules.header_window
+    head = [line for line in lines[:window] if not _is_header_label(norm(line), rules, arabic_doc)]
+    lines = head + lines[window:]
     if not lines:
         raise RejectedInput("no text left after boilerplate removal")
     if title is None:
@@ -132,14 +134,13 @@ def clean_text(text: str, rules: BoilerplateRules, title: str | None = None) -> 
     title_key = _key(title)
 
     def repeats_title(line: str) -> bool:
-        return bool(title_key) and _key(_BULLET.sub("", line)) == title_key
+        # Bullets and punctuation are not part of the key, so «• headline» repeats it too.
+        return bool(title_key) and _NON_WORD.sub("", norm(line)) == title_key
 
-    window = rules.header_window
-    lines = [
-        line for index, line in enumerate(lines) if not (index < window and repeats_title(line))
-    ]
+    lines = [line for i, line in enumerate(lines) if not (i < window and repeats_title(line))]
     while lines and (
-        repeats_title(lines[-1]) or _matches(lines[-1], rules.footer_exact, rules.footer_patterns)
+        repeats_title(lines[-1])
+        or _matches(norm(lines[-1]), rules.footer_exact, rules.footer_patterns)
     ):
         lines.pop()
     if not lines:

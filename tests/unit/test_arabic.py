@@ -41,3 +41,16 @@ def test_arabic_share() -> None:
     assert arabic_share("بوتين") == 1.0
     assert arabic_share("Putin") == 0.0
     assert arabic_share("123 !") == 0.0
+
+
+def test_unicode_step_equals_camel_tools(seeds) -> None:  # type: ignore[no-untyped-def]
+    import unicodedata
+
+    from camel_tools.utils.normalize import normalize_unicode
+
+    from enrich.arabic import _LIGATURES
+
+    samples = [p.read_text("utf-8") for p in sorted(seeds.glob("*.txt"))]
+    samples.append("سعر ١٠ \ufdfc و\ufdfd ﻻ ﷲ ﺑﻮﺗﻴﻦ Ｐｕｔｉｎ")
+    for text in samples:
+        assert unicodedata.normalize("NFKC", text.translate(_LIGATURES)) == normalize_unicode(text)
