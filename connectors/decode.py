@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import codecs
-import unicodedata
+import re
 
 import charset_normalizer
 
@@ -34,8 +34,9 @@ _BOMS = (
 )
 # charset-normalizer's "chaos" above this means the bytes decode only to gibberish.
 _MAX_CHAOS = 0.25
-# Share of control/unassigned characters above which decoded text is not prose.
+# Share of control/private-use characters above which decoded text is not prose.
 _MAX_CONTROL_SHARE = 0.02
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ud800-\udfff]")
 
 
 def sniff_binary(data: bytes) -> str | None:
@@ -55,14 +56,7 @@ def _from_bom(data: bytes) -> str | None:
 
 def _control_share(text: str) -> float:
     sample = text[:20_000]
-    if not sample:
-        return 0.0
-    bad = sum(
-        1
-        for ch in sample
-        if unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs") and ch not in "\n\r\t\f\v"
-    )
-    return bad / len(sample)
+    return len(_CONTROL.findall(sample)) / len(sample) if sample else 0.0
 
 
 def detect_and_decode(data: bytes, declared: str | None = None) -> tuple[str, str]:

@@ -55,7 +55,9 @@ _MIN_STEM = 3
 
 def normalize_arabic(text: str) -> str:
     """Normalise Arabic spelling (diacritics, alef/yaa/teh marbuta, tatweel, digits); keep case."""
-    text = unicodedata.normalize("NFKC", text.translate(_LIGATURES))
+    if "\ufdfc" in text or "\ufdfd" in text:
+        text = text.translate(_LIGATURES)
+    text = unicodedata.normalize("NFKC", text)
     text = dediac_ar(text).translate(_CHAR_MAP)
     text = normalize_teh_marbuta_ar(normalize_alef_maksura_ar(normalize_alef_ar(text)))
     return _SPACES.sub(" ", text)
