@@ -99,10 +99,10 @@ def test_two_processes_storing_the_same_stories_store_each_once(tmp_path: Path) 
     texts = [f"خبر رقم {n} عن العلاقات الروسية الصينية." for n in range(200)]
     path = str(tmp_path / "s.db")
     _store(Path(path)).close()
-    queue: multiprocessing.Queue[int] = multiprocessing.Queue()
-    workers = [
-        multiprocessing.Process(target=_write_all, args=(path, texts, queue)) for _ in range(2)
-    ]
+    # spawn, not fork: a forked child inherits Prefect's threads when other tests ran first.
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_write_all, args=(path, texts, queue)) for _ in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:
