@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from courlan import normalize_url
 
@@ -17,12 +18,25 @@ _WHITESPACE = re.compile(r"\s+")
 ID_HEX_CHARS = 20
 
 
+# Mobile and www. hosts serve the same article as the bare domain.
+_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
+
+
 def canonical_url(url: str) -> str:
-    """The URL in canonical form (scheme/host case, default port, tracking parameters)."""
+    """Canonical URL: https, lower-case host without www./m., no port, fragment or trackers."""
     try:
-        return str(normalize_url(url, strict=True))
+        normalized = str(normalize_url(url, strict=True))
     except ValueError:
         return url.strip()
+    parts = urlsplit(normalized)
+    host = parts.netloc
+    for prefix in _HOST_PREFIXES:
+        if host.startswith(prefix) and host.count(".") > 1:
+            host = host[len(prefix) :]
+            break
+    # Outlets serve one article over http and https; the scheme is not part of its identity.
+    scheme = "https" if parts.scheme == "http" else parts.scheme
+    return urlunsplit((scheme, host, parts.path, parts.query, ""))
 
 
 def article_id(url: str | None, text_norm: str) -> str:

@@ -16,11 +16,13 @@ from connectors.decode import decode_batch
 from connectors.files import discover, load_files
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
+from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
 from enrich.extract import extract_batch
 from newsmon.records import (
     Article,
     CleanItem,
     DecodedItem,
+    Fingerprint,
     RawItem,
     Rejection,
     RunSummary,
@@ -74,14 +76,21 @@ def build_task(items: list[CleanItem], ingested_at: datetime) -> StageOutput[Art
     return build_articles(items, ingested_at)
 
 
+@task(name="dedup", cache_policy=NO_CACHE)
+def dedup_task(articles: list[Article], settings: Settings) -> StageOutput[Fingerprint]:
+    """Shingle and MinHash a batch into LSH band keys."""
+    params = DedupParams.from_settings(settings)
+    return fingerprint_batch(articles, fingerprinter_for(params))
+
+
 @task(name="store", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15])
 def store_task(
-    settings: Settings, run_id: str, articles: list[Article], rejections: list[Rejection]
+    settings: Settings, run_id: str, fingerprints: list[Fingerprint], rejections: list[Rejection]
 ) -> StoreResult:
-    """Store a batch of articles and its rejections in one go (idempotent by article id)."""
+    """Link each new article to its story and store the batch (idempotent by article id)."""
     store = open_store(settings)
     try:
-        result = store.add_articles(articles, run_id)
+        result = store_stories(store, fingerprints, run_id, DedupParams.from_settings(settings))
         store.add_rejections(run_id, rejections)
         return result
     finally:
@@ -132,11 +141,17 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
                 cleaned = extract_task(decoded.items, settings)
             with clock.stage("build-articles", len(cleaned.items)):
                 built = build_task(cleaned.items, datetime.now(UTC))
+            with clock.stage("dedup", len(built.items)):
+                signed = dedup_task(built.items, settings)
             batch_rejections = (
-                loaded.rejections + decoded.rejections + cleaned.rejections + built.rejections
+                loaded.rejections
+                + decoded.rejections
+                + cleaned.rejections
+                + built.rejections
+                + signed.rejections
             )
-            with clock.stage("store", len(built.items)):
-                result = store_task(settings, run_id, built.items, batch_rejections)
+            with clock.stage("store", len(signed.items)):
+                result = store_task(settings, run_id, signed.items, batch_rejections)
             read += len(loaded.items) + len(loaded.rejections)
             stored += len(result.new_ids)
             known += len(result.known_ids)

@@ -187,6 +187,71 @@ def rejected(db: Path | None, config: Path | None, run_id: str | None, all_runs:
         click.echo(f"{r.run_id}\t{r.stage}\t{r.source}\t{r.reason}")
 
 
+@cli.command()
+@_store_options
+@click.option(
+    "--min-copies", default=1, show_default=True, help="Only stories with this many copies."
+)
+@click.option("-n", "--limit", type=int, help="At most this many stories.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
+def stories(
+    db: Path | None, config: Path | None, min_copies: int, limit: int | None, as_json: bool
+) -> None:
+    """List stories (near-duplicate clusters) with their copies and sources, most copied first."""
+    store = _open(_settings(db, config))
+    try:
+        found = store.stories(min_copies=min_copies, limit=limit)
+    finally:
+        store.close()
+    for story in found:
+        if as_json:
+            record = {
+                "cluster_id": story.cluster_id,
+                "title": story.title,
+                "copies": [
+                    {"id": c.id, "title": c.title, "source": c.source, "similarity": c.similarity}
+                    for c in story.copies
+                ],
+                "sources": story.sources,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        n = len(story.copies)
+        click.echo(f"{story.cluster_id}  {n} {'copy' if n == 1 else 'copies'}  {story.title}")
+        for copy in story.copies:
+            mark = (
+                "first"
+                if copy.duplicate_of is None
+                else f"{copy.similarity:.2f} ~ {copy.duplicate_of}"
+            )
+            click.echo(f"    {copy.id}  {mark}  {copy.source}")
+
+
+@cli.group()
+def dedup() -> None:
+    """Near-duplicate index maintenance."""
+
+
+@dedup.command("rebuild")
+@_store_options
+def dedup_rebuild(db: Path | None, config: Path | None) -> None:
+    """Recompute every story link with the current dedup settings, oldest article first.
+
+    Needed after changing NEWSMON_DEDUP_* settings that change the LSH band layout
+    (a run refuses to mix layouts), and for stores created before dedup existed.
+    """
+    from enrich.dedup import DedupParams, rebuild_stories
+
+    settings = _settings(db, config)
+    store = _open(settings)
+    try:
+        count = rebuild_stories(store, DedupParams.from_settings(settings), settings.batch_size)
+        n_stories = len(store.stories())
+    finally:
+        store.close()
+    click.echo(f"rebuilt: {count} articles in {n_stories} stories")
+
+
 def main() -> None:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")

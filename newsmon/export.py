@@ -20,4 +20,7 @@ def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
         "encoding": article.encoding,
         "published_at": article.published_at.isoformat() if article.published_at else None,
         "ingested_at": article.ingested_at.isoformat(),
+        "cluster_id": article.cluster_id or article.id,
+        "duplicate_of": article.duplicate_of,
+        "similarity": article.similarity,
     }

@@ -67,6 +67,38 @@ class Article:
     encoding: str = "utf-8"
     url: str | None = None
     published_at: datetime | None = None
+    # Story fields, set by the dedup stage when the article is stored.
+    cluster_id: str | None = None
+    duplicate_of: str | None = None
+    similarity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """An article with what dedup needs: its shingles and LSH band keys (empty: too short)."""
+
+    article: Article
+    shingles: frozenset[str]
+    band_keys: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryLink:
+    """Where the dedup stage puts a new article: its story and the copy it matched, if any."""
+
+    cluster_id: str
+    duplicate_of: str | None = None
+    similarity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCopies:
+    """One story with every stored copy of it, first seen first."""
+
+    cluster_id: str
+    title: str
+    copies: list[Article]
+    sources: list[str]
 
 
 @dataclass(frozen=True, slots=True)

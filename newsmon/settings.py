@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, PositiveInt
 from pydantic_settings import (
@@ -38,6 +38,31 @@ class Settings(BaseSettings):
     boilerplate_rules: Path | None = Field(
         default=None,
         description="YAML file of boilerplate patterns; default is the packaged enrich/data file.",
+    )
+    dedup_shingle: Literal["word", "char"] = Field(
+        default="word", description="Shingle unit for near-duplicate detection."
+    )
+    dedup_shingle_size: PositiveInt = Field(
+        default=3, description="Words (or characters) per shingle."
+    )
+    dedup_num_perm: PositiveInt = Field(
+        default=128, description="MinHash permutations; more is more exact and slower."
+    )
+    dedup_lsh_threshold: float = Field(
+        default=0.3,
+        gt=0,
+        lt=1,
+        description="Estimated Jaccard at which LSH proposes a candidate (recall side).",
+    )
+    dedup_min_containment: float = Field(
+        default=0.7,
+        gt=0,
+        le=1,
+        description="Share of the smaller document's shingles found in the other to link them.",
+    )
+    dedup_min_shingles: PositiveInt = Field(
+        default=12,
+        description="Documents with fewer shingles (a headline only) are never linked.",
     )
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."

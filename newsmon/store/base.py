@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from newsmon.records import Article, Rejection, RejectionRecord, RunSummary, StoreResult
+from newsmon.records import (
+    Article,
+    Fingerprint,
+    Rejection,
+    RejectionRecord,
+    RunSummary,
+    StoreResult,
+    StoryCopies,
+    StoryLink,
+)
 
 
 class Store(Protocol):
@@ -19,8 +28,39 @@ class Store(Protocol):
         """Record a run's final counts and status."""
         ...
 
-    def add_articles(self, articles: Sequence[Article], run_id: str) -> StoreResult:
-        """Store articles not yet known (by id); known ones only gain their new source."""
+    def check_layout(self, layout: str) -> None:
+        """Record the LSH band layout on first use; refuse a different one over stored keys."""
+        ...
+
+    def add_articles(
+        self,
+        fingerprints: Sequence[Fingerprint],
+        run_id: str,
+        link: Callable[[Fingerprint], StoryLink],
+    ) -> StoreResult:
+        """Store new articles with the story link() gives each, in one write transaction."""
+        ...
+
+    def lsh_candidates(self, band_keys: Sequence[int]) -> list[str]:
+        """Ids of stored articles sharing at least one band key, oldest first."""
+        ...
+
+    def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """For each id: (normalised text, cluster id)."""
+        ...
+
+    def stories(self, min_copies: int = 1, limit: int | None = None) -> list[StoryCopies]:
+        """Stories with their copies (first seen first), the most copied stories first."""
+        ...
+
+    def reset_stories(self) -> None:
+        """Forget every band key and story link (before recomputing them all)."""
+        ...
+
+    def relink(
+        self, fingerprints: Sequence[Fingerprint], link: Callable[[Fingerprint], StoryLink]
+    ) -> None:
+        """Recompute stored articles' story links and band keys, in order."""
         ...
 
     def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:

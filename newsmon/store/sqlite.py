@@ -11,7 +11,16 @@ from importlib import resources
 from pathlib import Path
 
 from newsmon.errors import StoreError
-from newsmon.records import Article, Rejection, RejectionRecord, RunSummary, StoreResult
+from newsmon.records import (
+    Article,
+    Fingerprint,
+    Rejection,
+    RejectionRecord,
+    RunSummary,
+    StoreResult,
+    StoryCopies,
+    StoryLink,
+)
 
 Analyzer = Callable[[str], str]
 _BUSY_TIMEOUT_MS = 30_000
@@ -42,8 +51,10 @@ def _fts_phrase(term: str) -> str:
 
 
 _ARTICLE_COLUMNS = (
-    "id, source, title, text, text_norm, lang, ingested_at, encoding, url, published_at"
+    "id, source, title, text, text_norm, lang, ingested_at, encoding, url, published_at,"
+    " cluster_id, duplicate_of, similarity"
 )
+LAYOUT_KEY = "dedup_layout"
 
 
 def _article(row: sqlite3.Row) -> Article:
@@ -58,6 +69,9 @@ def _article(row: sqlite3.Row) -> Article:
         encoding=row["encoding"],
         url=row["url"],
         published_at=_dt(row["published_at"]),
+        cluster_id=row["cluster_id"],
+        duplicate_of=row["duplicate_of"],
+        similarity=row["similarity"],
     )
 
 
@@ -152,51 +166,154 @@ class SQLiteStore:
             known.update(row[0] for row in rows)
         return known
 
-    def add_articles(self, articles: Sequence[Article], run_id: str) -> StoreResult:
-        """Store articles not yet known (by id); known ones only gain their new source."""
+    def check_layout(self, layout: str) -> None:
+        """Record the LSH band layout on first use; refuse a different one over stored keys."""
+        with self._transaction():
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (LAYOUT_KEY,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES (?, ?)", (LAYOUT_KEY, layout))
+            elif row[0] != layout:
+                has_keys = self._db.execute("SELECT 1 FROM lsh_bands LIMIT 1").fetchone()
+                if has_keys:
+                    raise StoreError(
+                        f"{self.path}: dedup settings changed (stored band layout {row[0]},"
+                        f" now {layout}); run `newsmon dedup rebuild` to recompute them"
+                    )
+                self._db.execute("UPDATE meta SET value = ? WHERE key = ?", (layout, LAYOUT_KEY))
+
+    def add_articles(
+        self,
+        fingerprints: Sequence[Fingerprint],
+        run_id: str,
+        link: Callable[[Fingerprint], StoryLink],
+    ) -> StoreResult:
+        """Store new articles with the story link() gives each; known ones only gain a source.
+
+        One write transaction covers lookup, linking and insert, so two processes storing
+        copies of one story cannot both make theirs the first.
+        """
         new_ids: list[str] = []
         known_ids: list[str] = []
         now = _now()
         with self._transaction():
-            known = self._known_ids([a.id for a in articles])
-            fresh: list[Article] = []
-            for article in articles:
+            known = self._known_ids([fp.article.id for fp in fingerprints])
+            for fp in fingerprints:
+                article = fp.article
                 if article.id in known:
                     known_ids.append(article.id)
                 else:
                     known.add(article.id)  # a second copy later in the same batch is known
+                    self._insert(article, link(fp), run_id)
+                    self._add_band_keys(fp)
                     new_ids.append(article.id)
-                    fresh.append(article)
-            self._db.executemany(
-                f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        a.id,
-                        a.source,
-                        a.title,
-                        a.text,
-                        a.text_norm,
-                        a.lang,
-                        a.ingested_at.isoformat(),
-                        a.encoding,
-                        a.url,
-                        a.published_at.isoformat() if a.published_at else None,
-                        run_id,
-                    )
-                    for a in fresh
-                ],
-            )
-            self._db.executemany(
-                "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)",
-                [(a.id, self._analyzer(a.title), self._analyzer(a.text_norm)) for a in fresh],
-            )
-            self._db.executemany(
-                "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
-                " VALUES (?, ?, ?)",
-                [(a.id, a.source, now) for a in articles],
-            )
+                self._db.execute(
+                    "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
+                    " VALUES (?, ?, ?)",
+                    (article.id, article.source, now),
+                )
         return StoreResult(new_ids=new_ids, known_ids=known_ids)
+
+    def _add_band_keys(self, fp: Fingerprint) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO lsh_bands (band_key, article_id) VALUES (?, ?)",
+            [(key, fp.article.id) for key in fp.band_keys],
+        )
+
+    def _insert(self, a: Article, story: StoryLink, run_id: str) -> None:
+        self._db.execute(
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                a.id,
+                a.source,
+                a.title,
+                a.text,
+                a.text_norm,
+                a.lang,
+                a.ingested_at.isoformat(),
+                a.encoding,
+                a.url,
+                a.published_at.isoformat() if a.published_at else None,
+                story.cluster_id,
+                story.duplicate_of,
+                story.similarity,
+                run_id,
+            ),
+        )
+        self._db.execute(
+            "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)",
+            (a.id, self._analyzer(a.title), self._analyzer(a.text_norm)),
+        )
+
+    def lsh_candidates(self, band_keys: Sequence[int]) -> list[str]:
+        """Ids of stored articles sharing at least one band key, oldest first."""
+        if not band_keys:
+            return []
+        marks = ",".join("?" * len(band_keys))
+        rows = self._db.execute(
+            f"SELECT DISTINCT b.article_id FROM lsh_bands b JOIN articles a ON a.id = b.article_id"
+            f" WHERE b.band_key IN ({marks}) ORDER BY a.rowid",
+            tuple(band_keys),
+        )
+        return [row[0] for row in rows]
+
+    def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """For each id: (normalised text, cluster id)."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT id, text_norm, cluster_id FROM articles WHERE id IN ({marks})", chunk
+            )
+            found.update({row[0]: (row[1], row[2]) for row in rows})
+        return {i: found[i] for i in ids if i in found}
+
+    def stories(self, min_copies: int = 1, limit: int | None = None) -> list[StoryCopies]:
+        """Stories with their copies (first seen first), the most copied stories first."""
+        sql = (
+            "SELECT cluster_id, count(*) AS n, min(rowid) AS first FROM articles"
+            " GROUP BY cluster_id HAVING n >= ? ORDER BY n DESC, first"
+        )
+        params: tuple[int, ...] = (min_copies,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        result = []
+        for cluster_id, _n, _first in self._db.execute(sql, params).fetchall():
+            copies = [
+                _article(row)
+                for row in self._db.execute(
+                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE cluster_id = ? ORDER BY rowid",
+                    (cluster_id,),
+                )
+            ]
+            sources = [s for copy in copies for s in self.sources_of(copy.id)]
+            result.append(StoryCopies(cluster_id, copies[0].title, copies, sources))
+        return result
+
+    def reset_stories(self) -> None:
+        """Forget every band key and story link (before recomputing them all)."""
+        with self._transaction():
+            self._db.execute("DELETE FROM lsh_bands")
+            self._db.execute("DELETE FROM meta WHERE key = ?", (LAYOUT_KEY,))
+            self._db.execute(
+                "UPDATE articles SET cluster_id = id, duplicate_of = NULL, similarity = NULL"
+            )
+
+    def relink(
+        self, fingerprints: Sequence[Fingerprint], link: Callable[[Fingerprint], StoryLink]
+    ) -> None:
+        """Recompute stored articles' story links and band keys, in order (used by rebuild)."""
+        with self._transaction():
+            for fp in fingerprints:
+                story = link(fp)
+                self._db.execute(
+                    "UPDATE articles SET cluster_id = ?, duplicate_of = ?, similarity = ?"
+                    " WHERE id = ?",
+                    (story.cluster_id, story.duplicate_of, story.similarity, fp.article.id),
+                )
+                self._add_band_keys(fp)
 
     def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
         """Record rejected inputs against a run."""

@@ -27,4 +27,9 @@ def inbox(tmp_path: Path, seeds: Path, fixtures: Path) -> Path:
         handle.truncate(50 * 1024 * 1024)
     shutil.copy(fixtures / "records" / "stories.ndjson", folder / "stories.ndjson")
     shutil.copy(fixtures / "encodings" / "001.windows-1256.txt", folder / "copy-of-001.txt")
+    # A syndicated copy of seed 002: another agency's dateline, last paragraph cut, a trailer.
+    paragraphs = (seeds / "002_78f173c836337b59.txt").read_text("utf-8").split("\n")[:3]
+    paragraphs[0] = paragraphs[0].replace("موسكو - (أ ف ب): ", "بكين - رويترز: ")
+    edited = "\n".join([*paragraphs, "اقرأ أيضا: قمة بريكس المقبلة تبحث توسيع العضوية"])
+    (folder / "syndicated-002.txt").write_text(edited, encoding="utf-8")
     return folder

@@ -12,7 +12,16 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-REQUIRED_FIELDS = {"id", "source", "title", "text", "lang", "ingested_at"}
+REQUIRED_FIELDS = {
+    "id",
+    "source",
+    "title",
+    "text",
+    "lang",
+    "ingested_at",
+    "cluster_id",
+    "duplicate_of",
+}
 
 
 def newsmon(*args: str, db: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,8 +42,8 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
 
     first = newsmon("run", str(inbox), str(tmp_path / "missing.txt"), db=db)
     assert first.returncode == 1, first.stderr
-    # 5 seeds + 2 good records stored; the cp1256 copy of seed 001 is the same story.
-    assert "17 read, 7 stored, 1 already known, 10 rejected" in first.stdout
+    # 5 seeds, 2 good records and a syndicated copy stored; the cp1256 copy of 001 is known.
+    assert "18 read, 8 stored, 1 already known, 10 rejected" in first.stdout
     rejected_lines = [ln for ln in first.stderr.splitlines() if ln.startswith("rejected: ")]
     assert len(rejected_lines) == 10
     assert f"rejected: {inbox / 'image-renamed.txt'}: binary file (PNG image), not text" in (
@@ -50,7 +59,7 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     exported = newsmon("export", db=db)
     assert exported.returncode == 0
     records = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert len(records) == 7
+    assert len(records) == 8
     for record in records:
         assert record.keys() >= REQUIRED_FIELDS
         assert record["text"] and record["title"]
@@ -59,6 +68,11 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     assert seed["lang"] == "ar"
     assert seed["title"] == "بكين وموسكو تؤكدان تعاونهما المشترك لمنع تسييس أزمة كورونا"
     assert "اترك رد" not in "".join(r["text"] for r in records)
+    copy = by_name["syndicated-002.txt"]
+    original = by_name["002_78f173c836337b59.txt"]
+    # The inbox's own files are read before its seeds/ folder: the copy is seen first.
+    assert (copy["cluster_id"], copy["duplicate_of"]) == (copy["id"], None)
+    assert (original["cluster_id"], original["duplicate_of"]) == (copy["id"], copy["id"])
     # Same story in, same id out: export is stable across runs.
     assert newsmon("export", db=db).stdout == exported.stdout
 
@@ -67,6 +81,18 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     assert [Path(h["source"]).name for h in hits] == ["003_e1704f5e1c1310a5.txt"]
     assert newsmon("search", "اوشاكوف", db=db).stdout.count("003_e1704f5e1c1310a5.txt") == 1
 
+    stories = newsmon("stories", "--min-copies", "2", "--json", db=db)
+    [story] = [json.loads(line) for line in stories.stdout.splitlines()]
+    assert story["cluster_id"] == copy["id"]
+    assert [Path(s).name for s in story["sources"]] == [
+        "syndicated-002.txt",
+        "002_78f173c836337b59.txt",
+    ]
+    assert "2 copies" in newsmon("stories", db=db).stdout
+    rebuilt = newsmon("dedup", "rebuild", db=db)
+    assert rebuilt.returncode == 0 and "rebuilt: 8 articles in 7 stories" in rebuilt.stdout
+    assert newsmon("stories", "--min-copies", "2", "--json", db=db).stdout == stories.stdout
+
     listed = newsmon("rejected", "--all", db=db)
     assert listed.returncode == 0
     assert len(listed.stdout.splitlines()) == 10
@@ -74,7 +100,7 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
 
 
 def test_help_texts() -> None:
-    for command in ([], ["run"], ["export"], ["search"], ["rejected"]):
+    for command in ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"]):
         result = subprocess.run(
             [sys.executable, "-m", "newsmon", *command, "--help"],
             capture_output=True,

@@ -33,8 +33,8 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
     missing = str(tmp_path / "does-not-exist")
     summary = ingest_files([str(inbox), missing], settings)
 
-    # 5 seeds + 2 good records + the cp1256 copy of seed 001 (same story: already known).
-    assert summary.stored == 7
+    # 5 seeds + 2 good records + the syndicated copy of 002; the cp1256 copy of 001 is known.
+    assert summary.stored == 8
     assert summary.already_known == 1
     reasons = {Path(r.source).name: r.reason for r in summary.rejected}
     assert reasons["does-not-exist"] == "no such file or directory"
@@ -50,7 +50,14 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
 
     store = open_store(settings)
     try:
-        assert store.count_articles() == 7
+        assert store.count_articles() == 8
+        by_name = {Path(a.source).name: a for a in store.iter_articles()}
+        seed_002 = by_name["002_78f173c836337b59.txt"]
+        copy = by_name["syndicated-002.txt"]
+        # The inbox's own files are read before its seeds/ folder: the copy is seen first.
+        assert (copy.cluster_id, copy.duplicate_of) == (copy.id, None)
+        assert (seed_002.cluster_id, seed_002.duplicate_of) == (copy.id, copy.id)
+        assert len({a.cluster_id for a in by_name.values()}) == 7
         assert len(store.rejections(summary.run_id)) == 10
         # The cp1256 copy is read first (sorted order); the seed is the same story.
         first = next(a for a in store.iter_articles() if a.source.endswith("copy-of-001.txt"))
@@ -60,10 +67,10 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
     finally:
         store.close()
 
-    # 13 files in batches of 4: each stage ran once per batch, never once per document.
+    # 14 files in batches of 4: each stage ran once per batch, never once per document.
     runs = _task_runs_by_name()
     assert runs["discover"] == 1
-    for stage in ("load", "decode", "extract", "build-articles", "store"):
+    for stage in ("load", "decode", "extract", "build-articles", "dedup", "store"):
         assert runs[stage] == 4, (stage, runs)
 
     again = ingest_files([str(inbox / "seeds")], settings)

@@ -28,6 +28,8 @@ def test_cnn_arabic_page_matches_the_gold_text(fixtures: Path) -> None:
     assert overlap / len(set(got)) >= 0.95  # little beyond them
     assert item.title == "معارضون يسيطرون على مخازن للصواريخ بريف دمشق"
     assert item.url == "http://arabic.cnn.com/2013/middle_east/8/3/syria.clashes/index.html"
+    article = build_article(item, NOW)
+    assert article.url == "https://arabic.cnn.com/2013/middle_east/8/3/syria.clashes/index.html"
 
 
 def test_assabah_page_keeps_the_interview_and_drops_the_sidebar(fixtures: Path) -> None:
