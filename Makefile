@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lint typecheck unit integration bench clean
+.PHONY: setup run test lint typecheck unit integration bench dedup-eval clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,10 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/dedup_bench.py
+
+dedup-eval: $(STAMP)
+	$(BIN)/python bench/dedup_eval.py --sweep
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -62,8 +62,10 @@ def main() -> None:
     print(line(DedupParams(), args.devset), " <- defaults")
     print(margins(records, DedupParams()))
     if args.sweep:
-        for kind, size in (("word", 2), ("word", 4), ("char", 5), ("char", 7)):
-            print(margins(records, DedupParams(shingle=kind, size=size)))
+        print(margins(records, DedupParams(shingle="word", size=2)))
+        print(margins(records, DedupParams(shingle="word", size=4)))
+        print(margins(records, DedupParams(shingle="char", size=5)))
+        print(margins(records, DedupParams(shingle="char", size=7)))
     if args.sweep:
         grid = itertools.chain(
             (DedupParams(shingle="word", size=k) for k in (1, 2, 4, 5)),

@@ -29,7 +29,9 @@ from connectors.files import discover, load_files
 from enrich.arabic import search_terms
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
+from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
 from enrich.extract import extract_batch
+from newsmon.records import Fingerprint, StageOutput
 from newsmon.settings import Settings
 from newsmon.store.sqlite import SQLiteStore
 
@@ -67,58 +69,57 @@ def make_corpus(folder: Path, n_docs: int, html_share: float, seed: int = 7) -> 
     return written
 
 
+Stage = tuple[str, Callable[[list[Any]], StageOutput[Any]]]
+
+
+def pipeline(settings: Settings, db: Path) -> tuple[list[Stage], SQLiteStore]:
+    """The flow's stages as plain functions over one batch, storing into a fresh store."""
+    rules = load_rules(settings.boilerplate_rules)
+    params = DedupParams.from_settings(settings)
+    fingerprinter = fingerprinter_for(params)
+    store = SQLiteStore(db, analyzer=search_terms)
+    run_id = store.begin_run(["bench"])
+
+    def store_batch(fps: list[Fingerprint]) -> StageOutput[str]:
+        return StageOutput(items=store_stories(store, fps, run_id, params).new_ids)
+
+    stages: list[Stage] = [
+        ("load", lambda paths: load_files(paths, settings.max_file_bytes)),
+        ("decode", decode_batch),
+        ("extract", lambda items: extract_batch(items, rules)),
+        ("build-articles", lambda items: build_articles(items, datetime.now(UTC))),
+        ("dedup", lambda articles: fingerprint_batch(articles, fingerprinter)),
+        ("store", store_batch),
+    ]
+    return stages, store
+
+
 def run_stages(files: list[str], settings: Settings, db: Path) -> dict[str, tuple[int, float]]:
     """Run every stage over the files in batches; returns stage → (items in, seconds)."""
-    rules = load_rules(settings.boilerplate_rules)
-    store = SQLiteStore(db, analyzer=search_terms)
-    run_id = store.begin_run(files[:1])
-    totals: dict[str, list[float]] = {}
-
-    def timed(stage: str, n: int, fn: Callable[[], Any]) -> Any:
-        start = time.perf_counter()
-        result = fn()
-        entry = totals.setdefault(stage, [0, 0.0])
-        entry[0] += n
-        entry[1] += time.perf_counter() - start
-        return result
-
+    stages, store = pipeline(settings, db)
+    totals: dict[str, tuple[int, float]] = {}
     for start in range(0, len(files), settings.batch_size):
-        batch = files[start : start + settings.batch_size]
-        loaded = timed("load", len(batch), lambda b=batch: load_files(b, settings.max_file_bytes))
-        decoded = timed("decode", len(loaded.items), lambda x=loaded.items: decode_batch(x))
-        cleaned = timed(
-            "extract", len(decoded.items), lambda x=decoded.items: extract_batch(x, rules)
-        )
-        built = timed(
-            "build-articles",
-            len(cleaned.items),
-            lambda x=cleaned.items: build_articles(x, datetime.now(UTC)),
-        )
-        timed("store", len(built.items), lambda a=built.items: store.add_articles(a, run_id))
+        items: list[Any] = files[start : start + settings.batch_size]
+        for name, stage in stages:
+            began = time.perf_counter()
+            out = stage(items)
+            n, seconds = totals.get(name, (0, 0.0))
+            totals[name] = (n + len(items), seconds + time.perf_counter() - began)
+            items = out.items
     store.close()
-    return {stage: (int(n), seconds) for stage, (n, seconds) in totals.items()}
+    return totals
 
 
 def peak_memory(files: list[str], settings: Settings, db: Path) -> dict[str, float]:
     """Peak traced memory (MiB) of each stage over one batch."""
-    rules = load_rules(settings.boilerplate_rules)
-    store = SQLiteStore(db, analyzer=search_terms)
-    run_id = store.begin_run(files[:1])
-    batch = files[: settings.batch_size]
+    stages, store = pipeline(settings, db)
+    items: list[Any] = files[: settings.batch_size]
     peaks: dict[str, float] = {}
-
-    def traced(stage: str, fn: Callable[[], Any]) -> Any:
+    for name, stage in stages:
         tracemalloc.start()
-        result = fn()
-        peaks[stage] = tracemalloc.get_traced_memory()[1] / 2**20
+        items = stage(items).items
+        peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-        return result
-
-    loaded = traced("load", lambda: load_files(batch, settings.max_file_bytes))
-    decoded = traced("decode", lambda: decode_batch(loaded.items))
-    cleaned = traced("extract", lambda: extract_batch(decoded.items, rules))
-    built = traced("build-articles", lambda: build_articles(cleaned.items, datetime.now(UTC)))
-    traced("store", lambda: store.add_articles(built.items, run_id))
     store.close()
     return peaks
 

@@ -21,6 +21,7 @@ from newsmon.store.base import Store
 ShingleKind = Literal["word", "char"]
 # Fixed so that band keys written by one process or run match those of every other.
 _MINHASH_SEED = 1
+_MARGIN = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,9 @@ class DedupParams:
     lsh_threshold: float = 0.3
     min_containment: float = 0.7
     min_shingles: int = 12
+    # Shared band keys estimate similarity, so the best match is among the first few; checking
+    # only those keeps a story syndicated a thousand times from costing a thousand checks.
+    max_candidates: int = 5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DedupParams:
@@ -50,8 +54,12 @@ class DedupParams:
 class DedupIndex(Protocol):
     """What linking needs from the store: LSH lookups and the candidates' texts."""
 
-    def lsh_candidates(self, band_keys: Sequence[int]) -> list[str]:
-        """Ids of stored articles sharing at least one band key, oldest first."""
+    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
+        """Ids sharing band keys with these, most shared keys first, at most limit."""
+        ...
+
+    def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
+        """For each id: (MinHash signature, shingle count)."""
         ...
 
     def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -103,10 +111,8 @@ class Fingerprinter:
         layout = f"{p.shingle}{p.size}:xxh32:perm{p.num_perm}:seed{_MINHASH_SEED}"
         return f"{layout}:{self.bands}x{self.rows}"
 
-    def band_keys(self, grams: frozenset[str]) -> tuple[int, ...]:
-        """One 64-bit key per LSH band; none for texts too short to compare fairly."""
-        if len(grams) < self.params.min_shingles:
-            return ()
+    def signature(self, grams: frozenset[str]) -> np.ndarray:
+        """The MinHash signature of a shingle set (uint32 values)."""
         minhash = MinHash(
             num_perm=self.params.num_perm,
             seed=_MINHASH_SEED,
@@ -117,6 +123,10 @@ class Fingerprinter:
         )
         minhash.update_batch([g.encode("utf-8") for g in grams])
         values: np.ndarray = minhash.hashvalues
+        return values
+
+    def band_keys(self, values: np.ndarray) -> tuple[int, ...]:
+        """One 64-bit key per LSH band of a signature."""
         keys = []
         for band in range(self.bands):
             chunk = values[band * self.rows : (band + 1) * self.rows].tobytes()
@@ -125,9 +135,12 @@ class Fingerprinter:
         return tuple(keys)
 
     def fingerprint(self, article: Article) -> Fingerprint:
-        """Shingles and band keys of one article's normalised text."""
+        """Shingles, signature and band keys of one article's normalised text."""
         grams = shingles(article.text_norm, self.params.shingle, self.params.size)
-        return Fingerprint(article=article, shingles=grams, band_keys=self.band_keys(grams))
+        if len(grams) < self.params.min_shingles:
+            return Fingerprint(article=article, shingles=grams, band_keys=())
+        values = self.signature(grams)
+        return Fingerprint(article, grams, self.band_keys(values), values.tobytes())
 
 
 def fingerprint_batch(
@@ -137,23 +150,43 @@ def fingerprint_batch(
     return map_stage("dedup", articles, fingerprinter.fingerprint, lambda a: a.source)
 
 
+def estimated_containment(sig_a: bytes, size_a: int, sig_b: bytes, size_b: int) -> float:
+    """Containment estimated from two MinHash signatures and the sets' sizes."""
+    a = np.frombuffer(sig_a, dtype=np.uint32)
+    b = np.frombuffer(sig_b, dtype=np.uint32)
+    jaccard = float(np.mean(a == b)) if len(a) == len(b) and len(a) else 0.0
+    # |A∩B| = J·|A∪B| and |A∪B| = (|A|+|B|)/(1+J).
+    return jaccard * (size_a + size_b) / ((1 + jaccard) * min(size_a, size_b))
+
+
 def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> StoryLink:
-    """Link a new article to the stored copy it most contains (or is contained in), if any."""
+    """Link a new article to the stored copy it most likely duplicates, once confirmed exactly.
+
+    LSH candidates are ranked by the containment their signatures estimate; chance candidates
+    fall below the estimate margin (several standard errors of a 128-permutation estimate, so
+    no true copy is lost there). The survivors are checked exactly, best estimate first, and
+    the first that passes is the match: one exact check for a typical copy.
+    """
     own = StoryLink(cluster_id=fp.article.id)
     if not fp.band_keys:
         return own
-    candidates = [c for c in index.lsh_candidates(fp.band_keys) if c != fp.article.id]
-    if not candidates:
-        return own
-    best: tuple[float, str, str] | None = None
-    for candidate_id, (text_norm, cluster_id) in index.story_texts(candidates).items():
+    found = index.lsh_candidates(fp.band_keys, params.max_candidates + 1)
+    ranked = sorted(
+        (
+            (estimated_containment(fp.signature, len(fp.shingles), signature, size), candidate)
+            for candidate, (signature, size) in index.story_sketches(
+                [c for c in found if c != fp.article.id]
+            ).items()
+        ),
+        reverse=True,
+    )
+    plausible = [c for estimate, c in ranked if estimate >= params.min_containment - _MARGIN]
+    for candidate_id in plausible[: params.max_candidates]:
+        text_norm, cluster_id = index.story_texts([candidate_id])[candidate_id]
         score = containment(fp.shingles, shingles(text_norm, params.shingle, params.size))
-        if score >= params.min_containment and (best is None or score > best[0]):
-            best = (score, candidate_id, cluster_id)
-    if best is None:
-        return own
-    score, candidate_id, cluster_id = best
-    return StoryLink(cluster_id=cluster_id, duplicate_of=candidate_id, similarity=round(score, 4))
+        if score >= params.min_containment:
+            return StoryLink(cluster_id, duplicate_of=candidate_id, similarity=round(score, 4))
+    return own
 
 
 def store_stories(

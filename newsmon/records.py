@@ -75,11 +75,15 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """An article with what dedup needs: its shingles and LSH band keys (empty: too short)."""
+    """An article with what dedup needs: shingles, MinHash signature and LSH band keys.
+
+    Texts too short to compare fairly have no signature and no band keys.
+    """
 
     article: Article
     shingles: frozenset[str]
     band_keys: tuple[int, ...]
+    signature: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,12 @@ class Store(Protocol):
         """Store new articles with the story link() gives each, in one write transaction."""
         ...
 
-    def lsh_candidates(self, band_keys: Sequence[int]) -> list[str]:
-        """Ids of stored articles sharing at least one band key, oldest first."""
+    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
+        """Ids sharing band keys with these, most shared keys first, at most limit."""
+        ...
+
+    def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
+        """For each id: (MinHash signature, shingle count)."""
         ...
 
     def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:

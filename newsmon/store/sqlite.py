@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from newsmon.errors import StoreError
 from newsmon.records import (
@@ -204,7 +205,7 @@ class SQLiteStore:
                 else:
                     known.add(article.id)  # a second copy later in the same batch is known
                     self._insert(article, link(fp), run_id)
-                    self._add_band_keys(fp)
+                    self._add_sketch(fp)
                     new_ids.append(article.id)
                 self._db.execute(
                     "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
@@ -213,7 +214,11 @@ class SQLiteStore:
                 )
         return StoreResult(new_ids=new_ids, known_ids=known_ids)
 
-    def _add_band_keys(self, fp: Fingerprint) -> None:
+    def _add_sketch(self, fp: Fingerprint) -> None:
+        self._db.execute(
+            "UPDATE articles SET minhash = ?, shingle_count = ? WHERE id = ?",
+            (fp.signature or None, len(fp.shingles), fp.article.id),
+        )
         self._db.executemany(
             "INSERT OR IGNORE INTO lsh_bands (band_key, article_id) VALUES (?, ?)",
             [(key, fp.article.id) for key in fp.band_keys],
@@ -245,29 +250,42 @@ class SQLiteStore:
             (a.id, self._analyzer(a.title), self._analyzer(a.text_norm)),
         )
 
-    def lsh_candidates(self, band_keys: Sequence[int]) -> list[str]:
-        """Ids of stored articles sharing at least one band key, oldest first."""
+    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
+        """Ids sharing band keys with these, most shared keys first, at most limit."""
         if not band_keys:
             return []
         marks = ",".join("?" * len(band_keys))
+        # The index (band_key, article_id) answers this alone; ties are ranked by the caller.
         rows = self._db.execute(
-            f"SELECT DISTINCT b.article_id FROM lsh_bands b JOIN articles a ON a.id = b.article_id"
-            f" WHERE b.band_key IN ({marks}) ORDER BY a.rowid",
-            tuple(band_keys),
+            f"SELECT article_id FROM lsh_bands WHERE band_key IN ({marks})"
+            " GROUP BY article_id ORDER BY count(*) DESC LIMIT ?",
+            (*band_keys, limit),
         )
         return [row[0] for row in rows]
 
-    def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """For each id: (normalised text, cluster id)."""
-        found: dict[str, tuple[str, str]] = {}
+    def _by_ids(self, columns: str, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT id, text_norm, cluster_id FROM articles WHERE id IN ({marks})", chunk
+                f"SELECT id, {columns} FROM articles WHERE id IN ({marks})", chunk
             )
-            found.update({row[0]: (row[1], row[2]) for row in rows})
+            found.update({row[0]: tuple(row[1:]) for row in rows})
+        # In the order asked for: callers pass candidates best first.
         return {i: found[i] for i in ids if i in found}
+
+    def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
+        """For each id: (MinHash signature, shingle count); articles without one are left out."""
+        rows = self._by_ids("minhash, shingle_count", ids)
+        return {i: (bytes(sig), int(n)) for i, (sig, n) in rows.items() if sig is not None}
+
+    def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """For each id: (normalised text, cluster id)."""
+        return {
+            i: (text, cluster)
+            for i, (text, cluster) in self._by_ids("text_norm, cluster_id", ids).items()
+        }
 
     def stories(self, min_copies: int = 1, limit: int | None = None) -> list[StoryCopies]:
         """Stories with their copies (first seen first), the most copied stories first."""
@@ -296,6 +314,7 @@ class SQLiteStore:
         """Forget every band key and story link (before recomputing them all)."""
         with self._transaction():
             self._db.execute("DELETE FROM lsh_bands")
+            self._db.execute("UPDATE articles SET minhash = NULL, shingle_count = NULL")
             self._db.execute("DELETE FROM meta WHERE key = ?", (LAYOUT_KEY,))
             self._db.execute(
                 "UPDATE articles SET cluster_id = id, duplicate_of = NULL, similarity = NULL"
@@ -313,7 +332,7 @@ class SQLiteStore:
                     " WHERE id = ?",
                     (story.cluster_id, story.duplicate_of, story.similarity, fp.article.id),
                 )
-                self._add_band_keys(fp)
+                self._add_sketch(fp)
 
     def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
         """Record rejected inputs against a run."""

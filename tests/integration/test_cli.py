@@ -56,10 +56,21 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     assert "0 stored, 5 already known, 0 rejected" in second.stdout
     assert "nothing new" in second.stdout
 
+    # A later run, in another process, finds the story through the band keys in the store.
+    later = tmp_path / "later"
+    later.mkdir()
+    seed_004 = (inbox / "seeds" / "004_195d63a88f2e261d.txt").read_text("utf-8")
+    (later / "republished-004.txt").write_text(
+        "Sputnik\n" + seed_004.replace("أجرى الرئيس الصيني", "بكين (شينخوا) - أجرى الرئيس الصيني"),
+        encoding="utf-8",
+    )
+    third = newsmon("run", str(later), db=db)
+    assert third.returncode == 0 and "1 stored" in third.stdout, third.stderr
+
     exported = newsmon("export", db=db)
     assert exported.returncode == 0
     records = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert len(records) == 8
+    assert len(records) == 9
     for record in records:
         assert record.keys() >= REQUIRED_FIELDS
         assert record["text"] and record["title"]
@@ -73,6 +84,9 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     # The inbox's own files are read before its seeds/ folder: the copy is seen first.
     assert (copy["cluster_id"], copy["duplicate_of"]) == (copy["id"], None)
     assert (original["cluster_id"], original["duplicate_of"]) == (copy["id"], copy["id"])
+    republished, seed4 = by_name["republished-004.txt"], by_name["004_195d63a88f2e261d.txt"]
+    assert (republished["cluster_id"], republished["duplicate_of"]) == (seed4["id"], seed4["id"])
+    assert republished["similarity"] >= 0.9
     # Same story in, same id out: export is stable across runs.
     assert newsmon("export", db=db).stdout == exported.stdout
 
@@ -82,7 +96,8 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     assert newsmon("search", "اوشاكوف", db=db).stdout.count("003_e1704f5e1c1310a5.txt") == 1
 
     stories = newsmon("stories", "--min-copies", "2", "--json", db=db)
-    [story] = [json.loads(line) for line in stories.stdout.splitlines()]
+    story, story4 = [json.loads(line) for line in stories.stdout.splitlines()]
+    assert story4["cluster_id"] == seed4["id"]
     assert story["cluster_id"] == copy["id"]
     assert [Path(s).name for s in story["sources"]] == [
         "syndicated-002.txt",
@@ -90,7 +105,7 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     ]
     assert "2 copies" in newsmon("stories", db=db).stdout
     rebuilt = newsmon("dedup", "rebuild", db=db)
-    assert rebuilt.returncode == 0 and "rebuilt: 8 articles in 7 stories" in rebuilt.stdout
+    assert rebuilt.returncode == 0 and "rebuilt: 9 articles in 7 stories" in rebuilt.stdout
     assert newsmon("stories", "--min-copies", "2", "--json", db=db).stdout == stories.stdout
 
     listed = newsmon("rejected", "--all", db=db)

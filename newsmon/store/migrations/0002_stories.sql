@@ -2,6 +2,9 @@
 ALTER TABLE articles ADD COLUMN cluster_id TEXT;
 ALTER TABLE articles ADD COLUMN duplicate_of TEXT;
 ALTER TABLE articles ADD COLUMN similarity REAL;
+-- MinHash signature (uint32 values) and shingle count: a cheap first look at a candidate.
+ALTER TABLE articles ADD COLUMN minhash BLOB;
+ALTER TABLE articles ADD COLUMN shingle_count INTEGER;
 -- Articles stored before dedup existed are each their own story until `newsmon dedup rebuild`.
 UPDATE articles SET cluster_id = id WHERE cluster_id IS NULL;
 CREATE INDEX articles_cluster ON articles (cluster_id);

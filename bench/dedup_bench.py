@@ -1,0 +1,136 @@
+"""Dedup benchmark: signature + LSH lookup cost per document as the store grows.
+
+Usage: python bench/dedup_bench.py [--sizes 10000,100000] [--probe 2000] [--chunk 5000]
+
+Documents are random draws of 10-20 sentences from the real Arabic texts in the repo (seeds,
+article pages, dev-set stories), a third of their words swapped for others from the same
+texts, plus a numbered sentence: each one is distinct, and pairs share words and a phrase
+now and then, as unrelated news does. The store is filled in chunks through
+the real path (fingerprint, then link and insert in one SQLite transaction). At each size
+checkpoint, `--probe` new documents are fingerprinted and looked up (LSH candidates from the
+store, containment check) without being stored: that is the per-document dedup cost at that
+store size. Figures printed: docs/s for signature, lookup and both; the fill rate (link +
+insert, with article text and full-text index); peak RSS; store bytes per document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import resource
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from enrich.arabic import normalize_text, search_terms
+from enrich.dedup import DedupParams, fingerprinter_for, link_story, store_stories
+from newsmon.records import Article
+from newsmon.store.sqlite import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def sentence_pool() -> list[str]:
+    """Normalised sentences from every real Arabic text in the repository."""
+    texts = [p.read_text("utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
+    texts.append((ROOT / "tests/fixtures/html/cnn_arabic.gold.txt").read_text("utf-8"))
+    texts.append((ROOT / "tests/fixtures/dedup/assabah.text.txt").read_text("utf-8"))
+    extra = yaml.safe_load((ROOT / "tests/fixtures/dedup/hard_negatives.yml").read_text("utf-8"))
+    texts.extend("\n".join(story["paragraphs"]) for story in extra.values())
+    sentences = []
+    for text in texts:
+        for part in normalize_text(text).replace("\n", ". ").split(". "):
+            if len(part.split()) >= 6:
+                sentences.append(part.strip())
+    return sentences
+
+
+def documents(pool: list[str], start: int, count: int, seed: int) -> Iterator[Article]:
+    """`count` distinct articles numbered from `start`."""
+    rng = random.Random(seed)
+    vocabulary = sorted({word for sentence in pool for word in sentence.split()})
+    for n in range(start, start + count):
+        # A third of the words swapped: unrelated reports share words and the odd phrase,
+        # rarely whole sentences (with the bare pool, every pair would share ~10 % of text).
+        picked = [
+            " ".join(w if rng.random() > 0.35 else rng.choice(vocabulary) for w in s.split())
+            for s in rng.sample(pool, rng.randint(10, 20))
+        ]
+        picked.insert(rng.randrange(len(picked)), f"وفي التحديث رقم {n} افاد مراسلنا بتطورات جديده")
+        text = ". ".join(picked)
+        doc_id = hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+        yield Article(doc_id, f"bench/{n}", "عنوان", text, text, "ar", NOW)
+
+
+def probe(
+    store: SQLiteStore, articles: list[Article], params: DedupParams
+) -> tuple[float, float, float]:
+    """Seconds fingerprinting, seconds looking up + confirming, and LSH candidates per article."""
+    fingerprinter = fingerprinter_for(params)
+    start = time.perf_counter()
+    fps = [fingerprinter.fingerprint(a) for a in articles]
+    signed = time.perf_counter()
+    for fp in fps:
+        link_story(fp, store, params)
+    looked_up = time.perf_counter()
+    candidates = sum(len(store.lsh_candidates(fp.band_keys, 1000)) for fp in fps)
+    return signed - start, looked_up - signed, candidates / len(fps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--probe", type=int, default=2000)
+    parser.add_argument("--chunk", type=int, default=5000)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    params = DedupParams()
+    pool = sentence_pool()
+    fingerprinter = fingerprinter_for(params)
+    print(f"pool: {len(pool)} sentences; layout {fingerprinter.layout}")
+    print(
+        f"{'stored':>9}{'sign/s':>9}{'lookup/s':>10}{'both/s':>9}{'cand/doc':>9}{'fill/s':>9}"
+        f"{'RSS MiB':>9}{'store B/doc':>12}{'bands B/doc':>12}"
+    )
+    with tempfile.TemporaryDirectory(prefix="newsmon-dedup-bench-") as tmp:
+        path = Path(tmp) / "bench.db"
+        store = SQLiteStore(path, analyzer=search_terms)
+        run_id = store.begin_run(["bench"])
+        stored = 0
+        fill_seconds = 0.0
+        for size in sizes:
+            while stored < size:
+                count = min(args.chunk, size - stored)
+                batch = list(documents(pool, stored, count, seed=stored))
+                start = time.perf_counter()
+                fps = [fingerprinter.fingerprint(a) for a in batch]
+                store_stories(store, fps, run_id, params)
+                fill_seconds += time.perf_counter() - start
+                stored += count
+            probes = list(documents(pool, 10**9 + stored, args.probe, seed=-stored))
+            sign, lookup, candidates = probe(store, probes, params)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            db = sqlite3.connect(path)
+            bands = db.execute(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'lsh_bands%'"
+            ).fetchone()[0]
+            db.close()
+            size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*"))
+            print(
+                f"{stored:>9}{args.probe / sign:>9.0f}{args.probe / lookup:>10.0f}"
+                f"{args.probe / (sign + lookup):>9.0f}{candidates:>9.2f}"
+                f"{stored / fill_seconds:>9.0f}"
+                f"{rss:>9.0f}{size_bytes / stored:>12.0f}{bands / stored:>12.0f}"
+            )
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
