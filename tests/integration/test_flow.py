@@ -35,7 +35,7 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
 
     # 5 seeds + 2 good records + the syndicated copy of 002; the cp1256 copy of 001 is known.
     assert summary.stored == 8
-    assert summary.already_known == 1
+    assert summary.already_known == 2  # + the record whose URL is a variant of another's
     reasons = {Path(r.source).name: r.reason for r in summary.rejected}
     assert reasons["does-not-exist"] == "no such file or directory"
     assert reasons["empty.txt"] == "empty file"
@@ -58,6 +58,9 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
         assert (copy.cluster_id, copy.duplicate_of) == (copy.id, None)
         assert (seed_002.cluster_id, seed_002.duplicate_of) == (copy.id, copy.id)
         assert len({a.cluster_id for a in by_name.values()}) == 7
+        call = next(a for a in by_name.values() if a.url and "putin-xi-call" in a.url)
+        assert call.url == "https://arabic.example.com/news/putin-xi-call"
+        assert len(store.sources_of(call.id)) == 2
         assert len(store.rejections(summary.run_id)) == 10
         # The cp1256 copy is read first (sorted order); the seed is the same story.
         first = next(a for a in store.iter_articles() if a.source.endswith("copy-of-001.txt"))

@@ -66,6 +66,11 @@ def test_records_file_yields_items_and_rejects_bad_lines(fixtures: Path) -> None
     assert [(i.content_type, i.url) for i in out.items] == [
         (ContentType.TEXT, "https://arabic.example.com/news/putin-xi-call?utm_source=rss"),
         (ContentType.HTML, "https://arabic.example.com/lavrov-beijing"),
+        (
+            ContentType.TEXT,
+            "http://www.arabic.example.com/news/putin-xi-call"
+            "?utm_source=twitter&utm_medium=social#comments",
+        ),
     ]
     assert out.items[0].title == "بوتين وشي يبحثان التعاون في اتصال هاتفي"
     reasons = {r.source: r.reason for r in out.rejections}
