@@ -7,10 +7,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 
 from connectors.decode import decode_batch
 from connectors.files import discover, load_files
@@ -18,6 +19,7 @@ from enrich.article import build_articles
 from enrich.boilerplate import load_rules
 from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
 from enrich.extract import extract_batch
+from newsmon.errors import StoreError
 from newsmon.records import (
     Article,
     CleanItem,
@@ -45,6 +47,11 @@ def _batches(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
+def _may_pass_on_retry(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """Retry I/O failures (a locked database, a flaky disk), never a store unusable as set up."""
+    return not isinstance(state.data, StoreError)
+
+
 # Batches are large and never reused: hashing them for a cache key would cost more than the work.
 @task(name="discover", cache_policy=NO_CACHE)
 def discover_task(paths: list[str]) -> StageOutput[str]:
@@ -52,7 +59,13 @@ def discover_task(paths: list[str]) -> StageOutput[str]:
     return discover(paths)
 
 
-@task(name="load", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(
+    name="load",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=_may_pass_on_retry,
+)
 def load_task(paths: list[str], max_bytes: int) -> StageOutput[RawItem]:
     """Read a batch of files (size-capped)."""
     return load_files(paths, max_bytes)
@@ -83,7 +96,13 @@ def dedup_task(articles: list[Article], settings: Settings) -> StageOutput[Finge
     return fingerprint_batch(articles, fingerprinter_for(params))
 
 
-@task(name="store", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15])
+@task(
+    name="store",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    retry_condition_fn=_may_pass_on_retry,
+)
 def store_task(
     settings: Settings, run_id: str, fingerprints: list[Fingerprint], rejections: list[Rejection]
 ) -> StoreResult:

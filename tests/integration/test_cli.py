@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,10 @@ REQUIRED_FIELDS = {
 }
 
 
-def newsmon(*args: str, db: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEWSMON_DB": str(db)}
+def newsmon(
+    *args: str, db: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEWSMON_DB": str(db), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "newsmon", *args],
         capture_output=True,
@@ -145,3 +148,19 @@ def test_could_not_run_exits_2(tmp_path: Path, seeds: Path) -> None:
 
     result = newsmon("run", "--config", str(tmp_path / "nope.toml"), str(seeds), db=junk)
     assert result.returncode == 2 and "config file not found" in result.stderr
+
+
+def test_changed_dedup_settings_stop_the_run_without_retrying(tmp_path: Path, seeds: Path) -> None:
+    db = tmp_path / "store.db"
+    assert newsmon("run", str(seeds), db=db).returncode == 0
+    other = tmp_path / "more"
+    other.mkdir()
+    (other / "story.txt").write_text((seeds / "003_e1704f5e1c1310a5.txt").read_text("utf-8")[:900])
+    env_db = {"NEWSMON_DEDUP_LSH_THRESHOLD": "0.5"}
+    started = time.monotonic()
+    result = newsmon("run", str(other), db=db, env=env_db)
+    assert result.returncode == 2
+    assert "dedup settings changed" in result.stderr and "newsmon dedup rebuild" in result.stderr
+    assert time.monotonic() - started < 20  # the store task's 1+5+15 s of retries were skipped
+    assert newsmon("dedup", "rebuild", db=db, env=env_db).returncode == 0
+    assert newsmon("run", str(other), db=db, env=env_db).returncode == 0
