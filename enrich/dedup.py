@@ -22,6 +22,9 @@ ShingleKind = Literal["word", "char"]
 # Fixed so that band keys written by one process or run match those of every other.
 _MINHASH_SEED = 1
 _MARGIN = 0.25
+# Signatures are compared for this many LSH candidates (microseconds each), so a true copy
+# sharing one band is not crowded out by chance candidates in a large store.
+_SKETCHED_CANDIDATES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +173,7 @@ def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> Story
     own = StoryLink(cluster_id=fp.article.id)
     if not fp.band_keys:
         return own
-    found = index.lsh_candidates(fp.band_keys, params.max_candidates + 1)
+    found = index.lsh_candidates(fp.band_keys, _SKETCHED_CANDIDATES)
     ranked = sorted(
         (
             (estimated_containment(fp.signature, len(fp.shingles), signature, size), candidate)
