@@ -136,7 +136,7 @@ class _Clock:
 
 @flow(name="ingest-files", validate_parameters=False)
 def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
-    """Ingest files and folders: load, decode, clean, build articles and store, batch by batch."""
+    """Ingest files and folders: load, decode, clean, build articles, dedup, store, per batch."""
     started = time.perf_counter()
     store = open_store(settings)
     run_id = store.begin_run(paths)

@@ -1,3 +1,4 @@
+import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -171,3 +172,34 @@ def test_url_variants_are_one_document() -> None:
     ]
     assert {canonical_url(u) for u in variants} == {"https://arabic.rt.com/world/1234-putin-xi/"}
     assert len({article_id(u, normalize_text("x")) for u in variants}) == 1
+
+
+def _store_copies(path: str, texts: list[str], tag: str) -> None:
+    store = SQLiteStore(Path(path), analyzer=search_terms)
+    for n, text in enumerate(texts):
+        _add(store, [_article(text, f"{tag}-{n}")])
+    store.close()
+
+
+def test_two_processes_storing_copies_of_one_story_make_one_story(
+    tmp_path: Path, seeds: Path
+) -> None:
+    base = _seed_article(seeds, "004_195d63a88f2e261d.txt").text
+    datelines = ["بكين - شينخوا: ", "موسكو - سبوتنيك. ", "(د ب أ) - ", "بكين - رويترز: "]
+    copies = [f"{d}{base}\nالتحديث رقم {n}" for n, d in enumerate(datelines * 5)]
+    path = str(tmp_path / "s.db")
+    _store(tmp_path).close()
+    context = multiprocessing.get_context("spawn")  # a real second worker process
+    workers = [
+        context.Process(target=_store_copies, args=(path, copies[i::2], f"w{i}")) for i in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    store = _store(tmp_path)
+    articles = list(store.iter_articles())
+    assert len(articles) == 20
+    assert len({a.cluster_id for a in articles}) == 1
+    assert sum(a.duplicate_of is None for a in articles) == 1
