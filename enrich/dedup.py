@@ -25,6 +25,7 @@ _MARGIN = 0.25
 # Signatures are compared for this many LSH candidates (microseconds each), so a true copy
 # sharing one band is not crowded out by chance candidates in a large store.
 _SKETCHED_CANDIDATES = 50
+_FIRST_ROUND = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,30 +166,35 @@ def estimated_containment(sig_a: bytes, size_a: int, sig_b: bytes, size_b: int) 
 def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> StoryLink:
     """Link a new article to the stored copy it most likely duplicates, once confirmed exactly.
 
-    LSH candidates are ranked by the containment their signatures estimate; chance candidates
-    fall below the estimate margin (several standard errors of a 128-permutation estimate, so
-    no true copy is lost there). The survivors are checked exactly, best estimate first, and
-    the first that passes is the match: one exact check for a typical copy.
+    LSH candidates come most-shared-bands first. Their signatures estimate containment in
+    microseconds; candidates below the estimate margin (several standard errors of a
+    128-permutation estimate, so no true copy) are dropped, and the rest are checked
+    exactly, best estimate first. The first to pass is the match. The top few candidates are
+    looked at first, the rest only when none of those passes: a typical copy costs one
+    signature round and one exact check.
     """
     own = StoryLink(cluster_id=fp.article.id)
     if not fp.band_keys:
         return own
     found = index.lsh_candidates(fp.band_keys, _SKETCHED_CANDIDATES)
-    ranked = sorted(
-        (
-            (estimated_containment(fp.signature, len(fp.shingles), signature, size), candidate)
-            for candidate, (signature, size) in index.story_sketches(
-                [c for c in found if c != fp.article.id]
-            ).items()
-        ),
-        reverse=True,
-    )
-    plausible = [c for estimate, c in ranked if estimate >= params.min_containment - _MARGIN]
-    for candidate_id in plausible[: params.max_candidates]:
-        text_norm, cluster_id = index.story_texts([candidate_id])[candidate_id]
-        score = containment(fp.shingles, shingles(text_norm, params.shingle, params.size))
-        if score >= params.min_containment:
-            return StoryLink(cluster_id, duplicate_of=candidate_id, similarity=round(score, 4))
+    found = [c for c in found if c != fp.article.id]
+    exact_checks = params.max_candidates
+    for window in (found[:_FIRST_ROUND], found[_FIRST_ROUND:]):
+        ranked = sorted(
+            (
+                (estimated_containment(fp.signature, len(fp.shingles), sig, size), candidate)
+                for candidate, (sig, size) in index.story_sketches(window).items()
+            ),
+            reverse=True,
+        )
+        for estimate, candidate_id in ranked:
+            if estimate < params.min_containment - _MARGIN or exact_checks == 0:
+                break
+            exact_checks -= 1
+            text_norm, cluster_id = index.story_texts([candidate_id])[candidate_id]
+            score = containment(fp.shingles, shingles(text_norm, params.shingle, params.size))
+            if score >= params.min_containment:
+                return StoryLink(cluster_id, duplicate_of=candidate_id, similarity=round(score, 4))
     return own
 
 
