@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -157,10 +156,10 @@ def test_changed_dedup_settings_stop_the_run_without_retrying(tmp_path: Path, se
     other.mkdir()
     (other / "story.txt").write_text((seeds / "003_e1704f5e1c1310a5.txt").read_text("utf-8")[:900])
     env_db = {"NEWSMON_DEDUP_LSH_THRESHOLD": "0.5"}
-    started = time.monotonic()
     result = newsmon("run", str(other), db=db, env=env_db)
     assert result.returncode == 2
     assert "dedup settings changed" in result.stderr and "newsmon dedup rebuild" in result.stderr
-    assert time.monotonic() - started < 20  # the store task's 1+5+15 s of retries were skipped
+    # Prefect logs this after retrying; a store unusable as configured is not retried at all.
+    assert "Retries are exhausted" not in result.stderr
     assert newsmon("dedup", "rebuild", db=db, env=env_db).returncode == 0
     assert newsmon("run", str(other), db=db, env=env_db).returncode == 0

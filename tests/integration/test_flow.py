@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,10 +23,19 @@ def prefect_server() -> object:
         yield
 
 
-def _task_runs_by_name() -> Counter[str]:
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(limit=200)
-    return Counter(run.name.rsplit("-", 1)[0] for run in runs)
+STAGES = ("load", "decode", "extract", "build-articles", "dedup", "store")
+
+
+def _task_runs_by_name(at_least: int, timeout: float = 60.0) -> Counter[str]:
+    """Task runs per stage name, once the API shows at least this many of each (it records
+    them asynchronously) or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = Counter(r.name.rsplit("-", 1)[0] for r in client.read_task_runs(limit=200))
+        if all(runs[s] >= at_least for s in STAGES) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.5)
 
 
 def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> None:
@@ -71,9 +81,9 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
         store.close()
 
     # 14 files in batches of 4: each stage ran once per batch, never once per document.
-    runs = _task_runs_by_name()
+    runs = _task_runs_by_name(at_least=4)
     assert runs["discover"] == 1
-    for stage in ("load", "decode", "extract", "build-articles", "dedup", "store"):
+    for stage in STAGES:
         assert runs[stage] == 4, (stage, runs)
 
     again = ingest_files([str(inbox / "seeds")], settings)
