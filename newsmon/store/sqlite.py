@@ -204,8 +204,8 @@ class SQLiteStore:
                     known_ids.append(article.id)
                 else:
                     known.add(article.id)  # a second copy later in the same batch is known
-                    self._insert(article, link(fp), run_id)
-                    self._add_sketch(fp)
+                    self._insert(fp, link(fp), run_id)
+                    self._add_band_keys(fp)
                     new_ids.append(article.id)
                 self._db.execute(
                     "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
@@ -214,20 +214,17 @@ class SQLiteStore:
                 )
         return StoreResult(new_ids=new_ids, known_ids=known_ids)
 
-    def _add_sketch(self, fp: Fingerprint) -> None:
-        self._db.execute(
-            "UPDATE articles SET minhash = ?, shingle_count = ? WHERE id = ?",
-            (fp.signature or None, len(fp.shingles), fp.article.id),
-        )
+    def _add_band_keys(self, fp: Fingerprint) -> None:
         self._db.executemany(
             "INSERT OR IGNORE INTO lsh_bands (band_key, article_id) VALUES (?, ?)",
             [(key, fp.article.id) for key in fp.band_keys],
         )
 
-    def _insert(self, a: Article, story: StoryLink, run_id: str) -> None:
+    def _insert(self, fp: Fingerprint, story: StoryLink, run_id: str) -> None:
+        a = fp.article
         self._db.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id, minhash, shingle_count)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.id,
                 a.source,
@@ -243,6 +240,8 @@ class SQLiteStore:
                 story.duplicate_of,
                 story.similarity,
                 run_id,
+                fp.signature or None,
+                len(fp.shingles),
             ),
         )
         self._db.execute(
@@ -328,11 +327,18 @@ class SQLiteStore:
             for fp in fingerprints:
                 story = link(fp)
                 self._db.execute(
-                    "UPDATE articles SET cluster_id = ?, duplicate_of = ?, similarity = ?"
-                    " WHERE id = ?",
-                    (story.cluster_id, story.duplicate_of, story.similarity, fp.article.id),
+                    "UPDATE articles SET cluster_id = ?, duplicate_of = ?, similarity = ?,"
+                    " minhash = ?, shingle_count = ? WHERE id = ?",
+                    (
+                        story.cluster_id,
+                        story.duplicate_of,
+                        story.similarity,
+                        fp.signature or None,
+                        len(fp.shingles),
+                        fp.article.id,
+                    ),
                 )
-                self._add_sketch(fp)
+                self._add_band_keys(fp)
 
     def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
         """Record rejected inputs against a run."""
