@@ -18,6 +18,7 @@ from connectors.files import discover, load_files
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
 from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
+from enrich.entities import ner_for, tag_articles, tagger_for
 from enrich.extract import extract_batch
 from newsmon.errors import StoreError
 from newsmon.records import (
@@ -89,6 +90,13 @@ def build_task(items: list[CleanItem], ingested_at: datetime) -> StageOutput[Art
     return build_articles(items, ingested_at)
 
 
+@task(name="entities", cache_policy=NO_CACHE)
+def entities_task(articles: list[Article], settings: Settings) -> StageOutput[Article]:
+    """Tag people, places and organisations with canonical ids (gazetteer, optional NER)."""
+    ner = ner_for(settings.ner_model, settings.ner_batch_size)
+    return tag_articles(articles, tagger_for(settings.gazetteer), ner)
+
+
 @task(name="dedup", cache_policy=NO_CACHE)
 def dedup_task(articles: list[Article], settings: Settings) -> StageOutput[Fingerprint]:
     """Shingle and MinHash a batch into LSH band keys."""
@@ -136,7 +144,7 @@ class _Clock:
 
 @flow(name="ingest-files", validate_parameters=False)
 def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
-    """Ingest files and folders: load, decode, clean, build articles, dedup, store, per batch."""
+    """Ingest files and folders: load, decode, clean, build, tag entities, dedup, store."""
     started = time.perf_counter()
     store = open_store(settings)
     run_id = store.begin_run(paths)
@@ -160,13 +168,16 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
                 cleaned = extract_task(decoded.items, settings)
             with clock.stage("build-articles", len(cleaned.items)):
                 built = build_task(cleaned.items, datetime.now(UTC))
-            with clock.stage("dedup", len(built.items)):
-                signed = dedup_task(built.items, settings)
+            with clock.stage("entities", len(built.items)):
+                tagged = entities_task(built.items, settings)
+            with clock.stage("dedup", len(tagged.items)):
+                signed = dedup_task(tagged.items, settings)
             batch_rejections = (
                 loaded.rejections
                 + decoded.rejections
                 + cleaned.rejections
                 + built.rejections
+                + tagged.rejections
                 + signed.rejections
             )
             with clock.stage("store", len(signed.items)):

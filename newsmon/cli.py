@@ -63,6 +63,15 @@ def _open(settings: Settings) -> Store:
         raise _Failed(str(exc)) from exc
 
 
+def _entity_taggers(settings: Settings) -> tuple[Any, Any]:
+    from enrich.entities import ner_for, tagger_for
+
+    try:
+        return tagger_for(settings.gazetteer), ner_for(settings.ner_model, settings.ner_batch_size)
+    except (OSError, ValueError) as exc:
+        raise _Failed(f"bad settings: {exc}") from exc
+
+
 def _quiet_prefect(verbose: bool) -> None:
     # Must happen before prefect is imported: its settings are read from the environment.
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -118,6 +127,7 @@ def run(paths: tuple[Path, ...], db: Path | None, config: Path | None, verbose: 
     """
     settings = _settings(db, config)
     _quiet_prefect(verbose or settings.show_prefect_logs)
+    _entity_taggers(settings)  # a bad gazetteer or model folder stops here, before the flow
     from flows.ingest import ingest_files
 
     targets = [str(p) for p in paths] or ["seeds"]
@@ -145,21 +155,38 @@ def export(db: Path | None, config: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", default="")
 @_store_options
 @click.option("-n", "--limit", default=10, show_default=True, help="Most results to show.")
+@click.option(
+    "-e",
+    "--entity",
+    "entity_ids",
+    multiple=True,
+    help="Only stories naming this entity id (Q7747, nm:kremlin); repeat for all of several.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
-def search(query: str, db: Path | None, config: Path | None, limit: int, as_json: bool) -> None:
-    """Find stored stories containing every word of QUERY.
+def search(
+    query: str,
+    db: Path | None,
+    config: Path | None,
+    limit: int,
+    entity_ids: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Find stored stories containing every word of QUERY and naming every --entity.
 
     Arabic-aware: diacritics, أ/إ/آ/ا, ى/ي, ة/ه and tatweel are ignored, and a
-    word also matches its forms with proclitics (و، ف، ب، ل، ك، ال).
+    word also matches its forms with proclitics (و، ف، ب، ل، ك، ال). With only
+    --entity options, the newest stories naming those entities come first.
     """
     from newsmon.search import find
 
+    if not query.strip() and not entity_ids:
+        raise click.UsageError("give a QUERY, an --entity, or both")
     store = _open(_settings(db, config))
     try:
-        hits = find(store, query, limit)
+        hits = find(store, query, limit, entity_ids)
     finally:
         store.close()
     for hit in hits:
@@ -250,6 +277,60 @@ def dedup_rebuild(db: Path | None, config: Path | None) -> None:
     finally:
         store.close()
     click.echo(f"rebuilt: {count} articles in {n_stories} stories")
+
+
+@cli.group()
+def entities() -> None:
+    """Entity tagging: try it on a text, re-tag the store after a gazetteer change."""
+
+
+@entities.command("tag")
+@click.argument("text")
+@click.option("--lang", default="ar", show_default=True, help="Language of TEXT (labels).")
+@click.option("--config", type=click.Path(path_type=Path), help="TOML settings file.")
+def entities_tag(text: str, lang: str, config: Path | None) -> None:
+    """Print the entities found in TEXT as JSON lines (the export's `entities` items)."""
+    from enrich.entities import tag_articles
+
+    settings = _settings(None, config)
+    tagger, ner = _entity_taggers(settings)
+    probe = _probe_article(text, lang)
+    for tag in tag_articles([probe], tagger, ner).items[0].entities:
+        record = article_json(dataclasses.replace(probe, entities=(tag,)), [])["entities"][0]
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _probe_article(text: str, lang: str) -> Any:
+    from datetime import UTC, datetime
+
+    from newsmon.records import Article
+
+    return Article("-", "-", "", text, "", lang, datetime.now(UTC))
+
+
+@entities.command("retag")
+@_store_options
+def entities_retag(db: Path | None, config: Path | None) -> None:
+    """Re-tag every stored story with the current gazetteer (and NER model, if set)."""
+    from enrich.entities import tag_articles
+
+    settings = _settings(db, config)
+    tagger, ner = _entity_taggers(settings)
+    store = _open(settings)
+    count = 0
+    try:
+        batch: list[Any] = []
+        for article in store.iter_articles():
+            batch.append(article)
+            if len(batch) >= settings.batch_size:
+                store.replace_entities(tag_articles(batch, tagger, ner).items)
+                count, batch = count + len(batch), []
+        if batch:
+            store.replace_entities(tag_articles(batch, tagger, ner).items)
+            count += len(batch)
+    finally:
+        store.close()
+    click.echo(f"re-tagged: {count} articles")
 
 
 def main() -> None:

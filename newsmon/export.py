@@ -23,4 +23,15 @@ def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
         "cluster_id": article.cluster_id or article.id,
         "duplicate_of": article.duplicate_of,
         "similarity": article.similarity,
+        "entities": [
+            {
+                "id": tag.id,
+                "label": tag.label,
+                "type": tag.type,
+                "mentions": [
+                    {"start": m.start, "end": m.end, "text": m.text} for m in tag.mentions
+                ],
+            }
+            for tag in article.entities
+        ],
     }

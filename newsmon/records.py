@@ -54,6 +54,25 @@ class CleanItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Mention:
+    """Where an entity is named: character offsets into the article's `text`, end exclusive."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityTag:
+    """One entity a story names, with every place it names it."""
+
+    id: str
+    label: str
+    type: str
+    mentions: tuple[Mention, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """A stored story: original clean text plus its normalised form."""
 
@@ -71,6 +90,8 @@ class Article:
     cluster_id: str | None = None
     duplicate_of: str | None = None
     similarity: float | None = None
+    # Set by the entities stage: people, places and organisations the text names.
+    entities: tuple[EntityTag, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

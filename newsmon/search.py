@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from enrich.arabic import normalize_text, query_groups, words
-from newsmon.records import SearchHit
+from newsmon.records import Article, SearchHit
 from newsmon.store import Store
 
 _SNIPPET_CHARS = 160
@@ -31,8 +33,18 @@ def snippet(text: str, groups: list[list[str]]) -> str:
     return text[:_SNIPPET_CHARS]
 
 
-def find(store: Store, query: str, limit: int = 10) -> list[SearchHit]:
-    """Stored articles matching every word of the query, in any spelling variant; best first."""
+def _mention_groups(article: Article, entity_ids: Sequence[str]) -> list[list[str]]:
+    """Query groups made of the first mention of the first wanted entity (for its snippet)."""
+    for tag in article.entities:
+        if tag.id in entity_ids and tag.mentions:
+            return query_groups(tag.mentions[0].text)[-1:]
+    return []
+
+
+def find(
+    store: Store, query: str, limit: int = 10, entity_ids: Sequence[str] = ()
+) -> list[SearchHit]:
+    """Stored articles matching every query word (any spelling) and naming every entity id."""
     groups = query_groups(query)
     return [
         SearchHit(
@@ -40,7 +52,7 @@ def find(store: Store, query: str, limit: int = 10) -> list[SearchHit]:
             title=article.title,
             source=article.source,
             score=score,
-            snippet=snippet(article.text, groups),
+            snippet=snippet(article.text, groups or _mention_groups(article, entity_ids)),
         )
-        for article, score in store.search(groups, limit)
+        for article, score in store.search(groups, limit, entity_ids)
     ]

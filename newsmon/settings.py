@@ -64,6 +64,17 @@ class Settings(BaseSettings):
         default=12,
         description="Documents with fewer shingles (a headline only) are never linked.",
     )
+    gazetteer: Path | None = Field(
+        default=None,
+        description="Gazetteer folder of *.yml (or one file); default is enrich/data/gazetteer.",
+    )
+    ner_model: Path | None = Field(
+        default=None,
+        description="Local CAMeL/BERT token-classification model folder; unset: gazetteer only.",
+    )
+    ner_batch_size: PositiveInt = Field(
+        default=32, description="Sentences per forward pass of the NER model."
+    )
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."
     )

@@ -84,9 +84,16 @@ class Store(Protocol):
         ...
 
     def search(
-        self, any_of_groups: Sequence[Sequence[str]], limit: int
+        self,
+        any_of_groups: Sequence[Sequence[str]],
+        limit: int,
+        entity_ids: Sequence[str] = (),
     ) -> list[tuple[Article, float]]:
-        """Articles with, for every group, at least one of its terms; best match first."""
+        """Articles with, for every group, one of its terms, and every entity; best first."""
+        ...
+
+    def replace_entities(self, tagged: Sequence[Article]) -> None:
+        """Overwrite stored articles' entities with the ones these carry (re-tagging)."""
         ...
 
     def rejections(self, run_id: str | None = None) -> list[RejectionRecord]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -14,7 +16,9 @@ from typing import Any
 from newsmon.errors import StoreError
 from newsmon.records import (
     Article,
+    EntityTag,
     Fingerprint,
+    Mention,
     Rejection,
     RejectionRecord,
     RunSummary,
@@ -74,6 +78,24 @@ def _article(row: sqlite3.Row) -> Article:
         duplicate_of=row["duplicate_of"],
         similarity=row["similarity"],
     )
+
+
+def _entity_rows(article_id: str, tags: Sequence[EntityTag]) -> list[tuple[str, ...]]:
+    return [
+        (
+            article_id,
+            tag.id,
+            tag.label,
+            tag.type,
+            json.dumps([[m.start, m.end, m.text] for m in tag.mentions], ensure_ascii=False),
+        )
+        for tag in tags
+    ]
+
+
+def _entity_tag(row: sqlite3.Row) -> EntityTag:
+    mentions = tuple(Mention(start, end, text) for start, end, text in json.loads(row["mentions"]))
+    return EntityTag(row["entity_id"], row["label"], row["type"], mentions)
 
 
 class SQLiteStore:
@@ -248,6 +270,34 @@ class SQLiteStore:
             "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)",
             (a.id, self._analyzer(a.title), self._analyzer(a.text_norm)),
         )
+        self._db.executemany(
+            "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?)", _entity_rows(a.id, a.entities)
+        )
+
+    def _with_entities(self, articles: list[Article]) -> list[Article]:
+        """The articles with their stored entities attached (one query per chunk of ids)."""
+        tags: dict[str, list[EntityTag]] = {}
+        for start in range(0, len(articles), _ID_CHUNK):
+            chunk = [a.id for a in articles[start : start + _ID_CHUNK]]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT * FROM article_entities WHERE article_id IN ({marks})"
+                " ORDER BY article_id, json_extract(mentions, '$[0][0]')",
+                chunk,
+            )
+            for row in rows:
+                tags.setdefault(row["article_id"], []).append(_entity_tag(row))
+        return [replace(a, entities=tuple(tags.get(a.id, ()))) for a in articles]
+
+    def replace_entities(self, tagged: Sequence[Article]) -> None:
+        """Overwrite stored articles' entities with the ones these carry (re-tagging)."""
+        with self._transaction():
+            for article in tagged:
+                self._db.execute("DELETE FROM article_entities WHERE article_id = ?", (article.id,))
+                self._db.executemany(
+                    "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?)",
+                    _entity_rows(article.id, article.entities),
+                )
 
     def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
         """Ids sharing band keys with these, most shared keys first, at most limit."""
@@ -298,13 +348,16 @@ class SQLiteStore:
             params += (limit,)
         result = []
         for cluster_id, _n, _first in self._db.execute(sql, params).fetchall():
-            copies = [
-                _article(row)
-                for row in self._db.execute(
-                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE cluster_id = ? ORDER BY rowid",
-                    (cluster_id,),
-                )
-            ]
+            copies = self._with_entities(
+                [
+                    _article(row)
+                    for row in self._db.execute(
+                        f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE cluster_id = ?"
+                        " ORDER BY rowid",
+                        (cluster_id,),
+                    )
+                ]
+            )
             sources = [s for copy in copies for s in self.sources_of(copy.id)]
             result.append(StoryCopies(cluster_id, copies[0].title, copies, sources))
         return result
@@ -354,8 +407,8 @@ class SQLiteStore:
         cursor = self._db.execute(
             f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY ingested_at, rowid"
         )
-        for row in cursor:
-            yield _article(row)
+        while rows := cursor.fetchmany(_ID_CHUNK):
+            yield from self._with_entities([_article(row) for row in rows])
 
     def sources_of(self, article_id: str) -> list[str]:
         """Every source an article was seen at, first seen first."""
@@ -370,25 +423,43 @@ class SQLiteStore:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def search(
-        self, any_of_groups: Sequence[Sequence[str]], limit: int
+        self,
+        any_of_groups: Sequence[Sequence[str]],
+        limit: int,
+        entity_ids: Sequence[str] = (),
     ) -> list[tuple[Article, float]]:
-        """Articles with, for every group, at least one of its terms; best match first."""
+        """Articles with, for every group, one of its terms, and every entity; best first.
+
+        With no terms, the articles naming every entity, newest first (score 0).
+        """
         groups = [[t for t in group if t] for group in any_of_groups]
         groups = [g for g in groups if g]
-        if not groups:
+        if not groups and not entity_ids:
             return []
-        expression = " AND ".join(
-            "(" + " OR ".join(_fts_phrase(t) for t in group) + ")" for group in groups
+        columns = ", ".join("a." + c for c in _ARTICLE_COLUMNS.split(", "))
+        entity_filter = "".join(
+            " AND a.id IN (SELECT article_id FROM article_entities WHERE entity_id = ?)"
+            for _ in entity_ids
         )
-        # Title matches weigh more than body matches.
-        rows = self._db.execute(
-            f"SELECT {', '.join('a.' + c for c in _ARTICLE_COLUMNS.split(', '))},"
-            " bm25(articles_fts, 0.0, 3.0, 1.0) AS rank"
-            " FROM articles_fts JOIN articles a ON a.id = articles_fts.id"
-            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
-            (expression, limit),
-        )
-        return [(_article(row), -float(row["rank"])) for row in rows]
+        if not groups:
+            rows = self._db.execute(
+                f"SELECT {columns}, 0.0 AS rank FROM articles a WHERE 1 = 1{entity_filter}"
+                " ORDER BY a.ingested_at DESC, a.rowid DESC LIMIT ?",
+                (*entity_ids, limit),
+            ).fetchall()
+        else:
+            expression = " AND ".join(
+                "(" + " OR ".join(_fts_phrase(t) for t in group) + ")" for group in groups
+            )
+            # Title matches weigh more than body matches.
+            rows = self._db.execute(
+                f"SELECT {columns}, bm25(articles_fts, 0.0, 3.0, 1.0) AS rank"
+                " FROM articles_fts JOIN articles a ON a.id = articles_fts.id"
+                f" WHERE articles_fts MATCH ?{entity_filter} ORDER BY rank LIMIT ?",
+                (expression, *entity_ids, limit),
+            ).fetchall()
+        articles = self._with_entities([_article(row) for row in rows])
+        return [(a, -float(row["rank"])) for a, row in zip(articles, rows, strict=True)]
 
     def rejections(self, run_id: str | None = None) -> list[RejectionRecord]:
         """Rejected inputs of one run, or of every run when run_id is None."""

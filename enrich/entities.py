@@ -1,0 +1,254 @@
+"""The entities stage: tag people, places and organisations with canonical ids and offsets.
+
+Matching works on normalised tokens (camel-tools dediac and letter normalisation, see
+enrich.arabic) so spelling variants meet; each token may carry proclitics (و ف ب ل ك and
+the article ال in their stacking order), which are stripped before lookup. The longest
+alias wins at each position. Person names also match through a bounded fuzzy rule: the
+same letters up to the transliteration classes in enrich.gazetteer (ج/غ/ق/ك, ت/ط, ...)
+for words of at least 4 letters, or one long vowel (ا و ي) more or less for words of at
+least 5 letters. Nothing looser, so common words are not turned into names.
+
+Ambiguous short forms (شي is also "thing"; Xi; لولا is also "if not") are kept only
+with evidence: a title right before them (الرئيس شي, الرئيس الصيني شي, President Xi) or
+an unambiguous mention of the same entity earlier in the document; never right after a
+blocker word (أي شي). `context_only` forms (بينغ alone) need the earlier mention.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from enrich.arabic import normalize_text
+from enrich.gazetteer import (
+    FUZZY_MIN_CLASS,
+    FUZZY_MIN_VOWEL,
+    Alias,
+    Form,
+    Gazetteer,
+    canon,
+    load_gazetteer,
+    vowel_deletions,
+)
+from enrich.ner import NerTagger, merge
+from newsmon.records import Article, EntityTag, Mention, StageOutput
+
+# Letters, digits, Arabic diacritics and tatweel: a token as written, for offsets.
+_TOKEN = re.compile(r"[\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]+")
+_CONJUNCTIONS = "وف"
+_PREPOSITIONS = "بلك"
+_MARKS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    start: int
+    end: int
+    raw: str
+    norm: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    first: int  # index of the first token
+    last: int  # index of the last token
+    start: int  # character offsets into the text
+    end: int
+    alias: Alias
+
+
+@lru_cache(maxsize=300_000)
+def _normalise(token: str) -> str:
+    return normalize_text(token)
+
+
+@lru_cache(maxsize=300_000)
+def proclitic_splits(token: str) -> tuple[tuple[int, str], ...]:
+    """(letters stripped, stem) for the token and each proclitic-free form of it."""
+    splits = [(0, token)]
+    rest, shift = token, 0
+    if rest[:1] and rest[0] in _CONJUNCTIONS and len(rest) > 2:
+        rest, shift = rest[1:], 1
+        splits.append((shift, rest))
+    if rest.startswith("لل") and len(rest) > 3:
+        # ل + ال is written لل: للرئيس is ل + الرئيس; the mention keeps the whole word.
+        splits.append((shift, "ال" + rest[2:]))
+        splits.append((shift, rest[2:]))
+        return tuple(splits)
+    if rest[:1] and rest[0] in _PREPOSITIONS and len(rest) > 2:
+        rest, shift = rest[1:], shift + 1
+        splits.append((shift, rest))
+    if rest.startswith("ال") and len(rest) > 3:
+        # The article stays inside the mention: الروسي, not روسي.
+        splits.append((shift, rest[2:]))
+    return tuple(splits)
+
+
+def _similar(text: str, alias: str) -> bool:
+    """The bounded fuzzy rule for person names (see the module docstring)."""
+    if text == alias:
+        return True
+    if len(alias) < FUZZY_MIN_CLASS or text.isascii() or alias.startswith("ال"):
+        return False
+    text_c, alias_c = canon(text), canon(alias)
+    if text_c == alias_c:
+        return True
+    if max(len(text), len(alias)) < FUZZY_MIN_VOWEL or abs(len(text_c) - len(alias_c)) != 1:
+        return False
+    longer, shorter = (text_c, alias_c) if len(text_c) > len(alias_c) else (alias_c, text_c)
+    return shorter in vowel_deletions(longer)
+
+
+def _skip_marks(raw: str, letters: int) -> int:
+    """Characters of `raw` that hold its first `letters` letters (diacritics don't count)."""
+    seen = 0
+    for index, char in enumerate(raw):
+        if seen == letters:
+            return index
+        if not _MARKS.match(char):
+            seen += 1
+    return len(raw)
+
+
+class EntityTagger:
+    """Tags texts against one gazetteer."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        self._max_len = max(
+            (len(a.tokens) for aliases in gazetteer.by_first.values() for a in aliases),
+            default=1,
+        )
+
+    def _candidates(self, stem: str) -> tuple[list[Alias], bool]:
+        """Aliases whose first token is the stem; (fuzzy person aliases, True) if none."""
+        exact = self.gazetteer.by_first.get(stem)
+        if exact:
+            return list(exact), False
+        if len(stem) < FUZZY_MIN_CLASS or stem.isascii():
+            return [], False
+        c = canon(stem)
+        fuzzy = list(self.gazetteer.by_canon.get(c, ()))
+        if len(stem) >= FUZZY_MIN_VOWEL - 1:
+            fuzzy += self.gazetteer.by_canon_deletion.get(c, ())
+        if len(stem) >= FUZZY_MIN_VOWEL:
+            for deleted in vowel_deletions(c):
+                fuzzy += self.gazetteer.by_canon.get(deleted, ())
+        return [a for a in fuzzy if _similar(stem, a.tokens[0])], True
+
+    def _match_at(self, tokens: Sequence[_Token], i: int) -> _Match | None:
+        best: tuple[int, int, int, Alias, int] | None = None  # (length, exact, -form, alias, shift)
+        for shift, stem in proclitic_splits(tokens[i].norm):
+            aliases, fuzzy = self._candidates(stem)
+            for alias in aliases:
+                n = len(alias.tokens)
+                if i + n > len(tokens):
+                    continue
+                if alias.case_sensitive and not tokens[i].raw.isupper():
+                    continue
+                person = alias.entity.type == "person" and alias.form is Form.NAME
+                rest = zip(alias.tokens[1:], tokens[i + 1 : i + n], strict=True)
+                if not all(
+                    tok.norm == want or (person and _similar(tok.norm, want)) for want, tok in rest
+                ):
+                    continue
+                key = (n, 0 if fuzzy else 1, -int(alias.form), alias, shift)
+                if best is None or key[:3] > best[:3]:
+                    best = key
+        if best is None:
+            return None
+        n, _, _, alias, shift = best
+        token = tokens[i]
+        start = token.start + _skip_marks(token.raw, shift)
+        return _Match(i, i + n - 1, start, tokens[i + n - 1].end, alias)
+
+    def _has_title(self, tokens: Sequence[_Token], i: int, demonym_at: set[int]) -> bool:
+        """A title ends right before token i, or before a demonym there (الرئيس الصيني شي)."""
+        end = i - 1
+        if end in demonym_at:
+            end -= 1
+        for title in self.gazetteer.titles:
+            begin = end - len(title) + 1
+            if begin < 0:
+                continue
+            words = [tokens[begin + k].norm for k in range(len(title))]
+            # The title's first word may carry proclitics: والرئيس.
+            first_ok = any(stem == title[0] for _, stem in proclitic_splits(words[0]))
+            if first_ok and tuple(words[1:]) == title[1:]:
+                return True
+        return False
+
+    def tag(self, text: str, lang: str) -> tuple[EntityTag, ...]:
+        """Entities named in the text, each with its mentions, in order of first mention."""
+        tokens = [
+            _Token(m.start(), m.end(), m.group(), _normalise(m.group()))
+            for m in _TOKEN.finditer(text)
+        ]
+        matches: list[_Match] = []
+        i = 0
+        while i < len(tokens):
+            found = self._match_at(tokens, i)
+            if found is None:
+                i += 1
+                continue
+            matches.append(found)
+            i = found.last + 1
+        demonym_at = {m.first for m in matches if m.alias.form is Form.DEMONYM}
+        named: set[str] = set()
+        kept: dict[str, list[Mention]] = {}
+        for match in matches:
+            entity = match.alias.entity
+            form = match.alias.form
+            if form is Form.AMBIGUOUS:
+                previous = tokens[match.first - 1].norm if match.first else ""
+                if previous in self.gazetteer.blockers:
+                    continue
+                if entity.id not in named and not self._has_title(tokens, match.first, demonym_at):
+                    continue
+            elif form is Form.CONTEXT_ONLY and entity.id not in named:
+                continue
+            if form is Form.NAME:
+                named.add(entity.id)
+            kept.setdefault(entity.id, []).append(
+                Mention(match.start, match.end, text[match.start : match.end])
+            )
+        return tuple(
+            EntityTag(
+                id=entity_id,
+                label=self.gazetteer.entities[entity_id].label(lang),
+                type=self.gazetteer.entities[entity_id].type,
+                mentions=tuple(mentions),
+            )
+            for entity_id, mentions in kept.items()
+        )
+
+
+def tag_articles(
+    articles: list[Article], tagger: EntityTagger, ner: NerTagger | None = None
+) -> StageOutput[Article]:
+    """The entities stage over a batch: gazetteer entities, plus NER's extra ones if enabled."""
+    tagged = [replace(a, entities=tagger.tag(a.text, a.lang)) for a in articles]
+    if ner is None:
+        return StageOutput(tagged)
+    # One model call for the whole batch; NER only sees Arabic (the models are Arabic).
+    arabic = [i for i, a in enumerate(tagged) if a.lang == "ar"]
+    spans = ner.spans([tagged[i].text for i in arabic])
+    for i, found in zip(arabic, spans, strict=True):
+        article = tagged[i]
+        tagged[i] = replace(article, entities=merge(article.text, article.entities, found))
+    return StageOutput(tagged)
+
+
+@lru_cache(maxsize=4)
+def tagger_for(gazetteer: Path | None) -> EntityTagger:
+    """The gazetteer tagger, built once per process and gazetteer path."""
+    return EntityTagger(load_gazetteer(gazetteer))
+
+
+@lru_cache(maxsize=2)
+def ner_for(model_dir: Path | None, batch_size: int) -> NerTagger | None:
+    """The NER model, loaded once per process; None when no model is configured."""
+    return NerTagger(model_dir, batch_size) if model_dir else None
