@@ -9,9 +9,10 @@ for words of at least 4 letters, or one long vowel (ا و ي) more or less for w
 least 5 letters. Nothing looser, so common words are not turned into names.
 
 Ambiguous short forms (شي is also "thing"; Xi; لولا is also "if not") are kept only
-with evidence: a title right before them (الرئيس شي, الرئيس الصيني شي, President Xi) or
-an unambiguous mention of the same entity earlier in the document; never right after a
-blocker word (أي شي). `context_only` forms (بينغ alone) need the earlier mention.
+with evidence: a title right before them (الرئيس شي, الرئيس الصيني شي, President Xi), an
+unambiguous mention of the same entity earlier in the document, or a named person joined
+to them by و (شي وبوتين, بوتين وشي); never right after a blocker word (أي شي).
+`context_only` forms (بينغ alone) need the earlier mention.
 """
 
 from __future__ import annotations
@@ -113,6 +114,14 @@ def _skip_marks(raw: str, letters: int) -> int:
     return len(raw)
 
 
+def _coordinated_with_person(tokens: Sequence[_Token], i: int, people: dict[int, int]) -> bool:
+    """Token i and a named person joined by و: «شي وبوتين», «بوتين وشي»."""
+    after = i + 1
+    if after in people and tokens[after].norm.startswith("و"):
+        return True
+    return tokens[i].norm.startswith("و") and any(last == i - 1 for last in people.values())
+
+
 class EntityTagger:
     """Tags texts against one gazetteer."""
 
@@ -197,6 +206,11 @@ class EntityTagger:
             matches.append(found)
             i = found.last + 1
         demonym_at = {m.first for m in matches if m.alias.form is Form.DEMONYM}
+        people = {
+            m.first: m.last
+            for m in matches
+            if m.alias.entity.type == "person" and m.alias.form is Form.NAME
+        }
         named: set[str] = set()
         kept: dict[str, list[Mention]] = {}
         for match in matches:
@@ -206,7 +220,11 @@ class EntityTagger:
                 previous = tokens[match.first - 1].norm if match.first else ""
                 if previous in self.gazetteer.blockers:
                     continue
-                if entity.id not in named and not self._has_title(tokens, match.first, demonym_at):
+                if not (
+                    entity.id in named
+                    or self._has_title(tokens, match.first, demonym_at)
+                    or _coordinated_with_person(tokens, match.first, people)
+                ):
                     continue
             elif form is Form.CONTEXT_ONLY and entity.id not in named:
                 continue

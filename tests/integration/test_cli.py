@@ -93,6 +93,33 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     # Same story in, same id out: export is stable across runs.
     assert newsmon("export", db=db).stdout == exported.stdout
 
+    # Entities: canonical ids with offsets into the exported text.
+    ushakov = next(
+        e for e in by_name["003_e1704f5e1c1310a5.txt"]["entities"] if e["id"] == "nm:yuri-ushakov"
+    )
+    assert ushakov["type"] == "person" and ushakov["label"] == "يوري أوشاكوف"
+    text_003 = by_name["003_e1704f5e1c1310a5.txt"]["text"]
+    for mention in ushakov["mentions"]:
+        assert text_003[mention["start"] : mention["end"]] == mention["text"]
+    both = newsmon("search", "--entity", "Q7747", "-e", "Q15031", "--json", db=db)
+    names = sorted(Path(json.loads(line)["source"]).name for line in both.stdout.splitlines())
+    # Every stored story naming both leaders: the seeds (001 stored from its cp1256 copy),
+    # the two copies, and the record about their phone call; not the other two records.
+    assert names == [
+        "000_82fb96e6e2e2803a.txt",
+        "002_78f173c836337b59.txt",
+        "003_e1704f5e1c1310a5.txt",
+        "004_195d63a88f2e261d.txt",
+        "copy-of-001.txt",
+        "putin-xi-call?utm_source=rss",
+        "republished-004.txt",
+        "syndicated-002.txt",
+    ]
+    hong_kong = newsmon("search", "الصين", "--entity", "Q8646", "--json", db=db)
+    hk_names = sorted(Path(json.loads(x)["source"]).name for x in hong_kong.stdout.splitlines())
+    assert hk_names == ["004_195d63a88f2e261d.txt", "republished-004.txt"]
+    assert newsmon("search", db=db).returncode == 2  # neither a query nor an entity
+
     found = newsmon("search", "أوشاكوف", "--json", db=db)  # written اوشاكوف-less: hamza variant
     hits = [json.loads(line) for line in found.stdout.splitlines()]
     assert [Path(h["source"]).name for h in hits] == ["003_e1704f5e1c1310a5.txt"]
@@ -118,7 +145,8 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
 
 
 def test_help_texts() -> None:
-    for command in ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"]):
+    commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
+    for command in (*commands, ["entities"], ["entities", "tag"], ["entities", "retag"]):
         result = subprocess.run(
             [sys.executable, "-m", "newsmon", *command, "--help"],
             capture_output=True,
@@ -163,3 +191,32 @@ def test_changed_dedup_settings_stop_the_run_without_retrying(tmp_path: Path, se
     assert "Retries are exhausted" not in result.stderr
     assert newsmon("dedup", "rebuild", db=db, env=env_db).returncode == 0
     assert newsmon("run", str(other), db=db, env=env_db).returncode == 0
+
+
+def test_entities_tag_and_retag(tmp_path: Path, seeds: Path) -> None:
+    tagged = newsmon("entities", "tag", "قال الرئيس شي لبوتين إن أي شي ممكن", db=tmp_path / "x.db")
+    assert tagged.returncode == 0, tagged.stderr
+    found = [json.loads(line) for line in tagged.stdout.splitlines()]
+    assert [(e["id"], [m["text"] for m in e["mentions"]]) for e in found] == [
+        ("Q15031", ["شي"]),
+        ("Q7747", ["بوتين"]),
+    ]
+
+    db = tmp_path / "store.db"
+    assert newsmon("run", str(seeds), db=db).returncode == 0
+    # A gazetteer of one entry: re-tagging replaces what the packaged gazetteer found.
+    gazetteer = tmp_path / "gazetteer.yml"
+    gazetteer.write_text(
+        "entities:\n- id: nm:kremlin\n  type: org\n  label: {ar: الكرملين, en: Kremlin}\n",
+        encoding="utf-8",
+    )
+    env = {"NEWSMON_GAZETTEER": str(gazetteer)}
+    retag = newsmon("entities", "retag", db=db, env=env)
+    assert retag.returncode == 0 and "re-tagged: 5 articles" in retag.stdout, retag.stderr
+    records = [json.loads(x) for x in newsmon("export", db=db).stdout.splitlines()]
+    assert {e["id"] for r in records for e in r["entities"]} == {"nm:kremlin"}
+
+    gazetteer.write_text("entities:\n- id: Putin\n  type: person\n", encoding="utf-8")
+    bad = newsmon("run", str(seeds), db=db, env=env)
+    assert bad.returncode == 2
+    assert "gazetteer.yml: bad id 'Putin'" in bad.stderr

@@ -23,7 +23,7 @@ def prefect_server() -> object:
         yield
 
 
-STAGES = ("load", "decode", "extract", "build-articles", "dedup", "store")
+STAGES = ("load", "decode", "extract", "build-articles", "entities", "dedup", "store")
 
 
 def _task_runs_by_name(at_least: int, timeout: float = 60.0) -> Counter[str]:
@@ -77,6 +77,10 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
         assert first.encoding == "cp1256"
         names = [Path(s).name for s in store.sources_of(first.id)]
         assert names == ["copy-of-001.txt", "001_c7913647ea205634.txt"]
+        # The entities stage ran before storing: every seed names both leaders.
+        for name in [n for n in by_name if n[:3].isdigit()]:
+            ids = {tag.id for tag in by_name[name].entities}
+            assert {"Q7747", "Q15031"} <= ids, (name, ids)
     finally:
         store.close()
 

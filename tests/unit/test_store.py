@@ -1,5 +1,6 @@
 import multiprocessing
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,7 +9,9 @@ import pytest
 from enrich.arabic import normalize_text, search_terms
 from enrich.article import build_article
 from enrich.dedup import DedupParams, fingerprinter_for, store_stories
+from enrich.entities import tag_articles, tagger_for
 from newsmon.errors import StoreError
+from newsmon.export import article_json
 from newsmon.records import Article, CleanItem, Rejection, RunSummary, StoreResult
 from newsmon.search import find
 from newsmon.store.sqlite import SQLiteStore
@@ -77,6 +80,41 @@ def test_search_is_arabic_aware(tmp_path: Path) -> None:
     assert hit.title == "لافروف في بكين" and "بكين" in hit.snippet
 
 
+def test_entities_are_stored_exported_and_searchable(tmp_path: Path) -> None:
+    store = _store(tmp_path / "s.db")
+    run = store.begin_run([])
+    tagger = tagger_for(None)
+    texts = {
+        "both.txt": "التقى بوتين الرئيس شي جين بينغ في موسكو.",
+        "putin.txt": "قال بوتين إن العقوبات فشلت.",
+        "xi.txt": "زار شي جين بينغ هونغ كونغ.",
+    }
+    articles = tag_articles([_article(t, name) for name, t in texts.items()], tagger).items
+    _add(store, articles, run)
+    stored = {Path(a.source).name: a for a in store.iter_articles()}
+    assert stored["both.txt"].entities == articles[0].entities
+    assert [t.id for t in stored["both.txt"].entities] == ["Q7747", "Q15031", "Q649"]
+    record = article_json(stored["xi.txt"], [])
+    assert record["entities"][0] == {
+        "id": "Q15031",
+        "label": "شي جين بينغ",
+        "type": "person",
+        "mentions": [{"start": 4, "end": 15, "text": "شي جين بينغ"}],
+    }
+
+    def names(query: str, *entity_ids: str) -> list[str]:
+        return sorted(Path(h.source).name for h in find(store, query, 10, entity_ids))
+
+    assert names("", "Q7747") == ["both.txt", "putin.txt"]
+    assert names("", "Q7747", "Q15031") == ["both.txt"]
+    assert names("العقوبات", "Q7747") == ["putin.txt"]
+    assert names("العقوبات", "Q15031") == []
+    assert "هونغ كونغ" in find(store, "", 10, ["Q8646"])[0].snippet
+
+    store.replace_entities([replace(stored["putin.txt"], entities=())])
+    assert names("", "Q7747") == ["both.txt"]
+
+
 def test_store_opened_by_a_newer_newsmon_is_refused(tmp_path: Path) -> None:
     _store(tmp_path / "s.db").close()
     db = sqlite3.connect(tmp_path / "s.db")
@@ -118,3 +156,22 @@ def test_two_processes_storing_the_same_stories_store_each_once(tmp_path: Path) 
     assert queue.get() + queue.get() == 200
     assert _store(Path(path)).count_articles() == 200
     assert normalize_text(texts[0]) in {a.text_norm for a in _store(Path(path)).iter_articles()}
+
+
+def test_a_store_from_before_entities_is_migrated_and_can_be_retagged(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    migrations = Path(__file__).resolve().parents[2] / "newsmon" / "store" / "migrations"
+    old = sqlite3.connect(path)
+    for name in ("0001_initial.sql", "0002_stories.sql"):
+        old.executescript((migrations / name).read_text("utf-8"))
+    old.execute("PRAGMA user_version = 2")
+    old.commit()
+    old.close()
+    store = _store(path)
+    run = store.begin_run([])
+    article = _article("قال بوتين إن العقوبات فشلت.", "old.txt")
+    _add(store, [article], run)  # written by the new code, but without entities
+    assert next(store.iter_articles()).entities == ()
+    store.replace_entities(tag_articles(list(store.iter_articles()), tagger_for(None)).items)
+    assert [t.id for t in next(store.iter_articles()).entities] == ["Q7747"]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
