@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lint typecheck unit integration bench dedup-eval clean
+.PHONY: setup run test lint typecheck unit integration bench dedup-eval entities-eval clean
 
 setup: $(STAMP)
 
@@ -42,9 +42,13 @@ test: lint typecheck
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/dedup_bench.py
+	$(BIN)/python bench/entities_bench.py
 
 dedup-eval: $(STAMP)
 	$(BIN)/python bench/dedup_eval.py --sweep
+
+entities-eval: $(STAMP)
+	$(BIN)/python bench/entities_eval.py -v
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
