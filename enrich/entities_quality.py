@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from enrich.boilerplate import clean_text, load_rules
+from enrich.dedup_quality import PairScores
 from enrich.entities import EntityTagger
 
 PUTIN, XI = "Q7747", "Q15031"
@@ -38,14 +39,12 @@ class Counts:
     @property
     def precision(self) -> float:
         """Share of tagged (document, entity) pairs that are gold."""
-        tagged = self.true_pos + self.false_pos
-        return self.true_pos / tagged if tagged else 1.0
+        return PairScores(self.true_pos, self.false_pos, self.false_neg).precision
 
     @property
     def recall(self) -> float:
         """Share of gold (document, entity) pairs that were tagged."""
-        gold = self.true_pos + self.false_neg
-        return self.true_pos / gold if gold else 1.0
+        return PairScores(self.true_pos, self.false_pos, self.false_neg).recall
 
 
 def load_devset(path: Path, seeds: Path) -> list[GoldDocument]:
