@@ -30,6 +30,7 @@ from enrich.arabic import search_terms
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
 from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
+from enrich.entities import tag_articles, tagger_for
 from enrich.extract import extract_batch
 from newsmon.records import Fingerprint, StageOutput
 from newsmon.settings import Settings
@@ -88,6 +89,7 @@ def pipeline(settings: Settings, db: Path) -> tuple[list[Stage], SQLiteStore]:
         ("decode", decode_batch),
         ("extract", lambda items: extract_batch(items, rules)),
         ("build-articles", lambda items: build_articles(items, datetime.now(UTC))),
+        ("entities", lambda articles: tag_articles(articles, tagger_for(settings.gazetteer))),
         ("dedup", lambda articles: fingerprint_batch(articles, fingerprinter)),
         ("store", store_batch),
     ]

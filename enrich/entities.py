@@ -41,6 +41,7 @@ from newsmon.records import Article, EntityTag, Mention, StageOutput
 _TOKEN = re.compile(r"[\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]+")
 _CONJUNCTIONS = "وف"
 _PREPOSITIONS = "بلك"
+_TOKEN_CACHE = 500_000
 _MARKS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 
 
@@ -127,18 +128,15 @@ class EntityTagger:
 
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.gazetteer = gazetteer
-        self._max_len = max(
-            (len(a.tokens) for aliases in gazetteer.by_first.values() for a in aliases),
-            default=1,
-        )
+        self._by_token: dict[str, tuple[tuple[int, Alias, bool], ...]] = {}
 
-    def _candidates(self, stem: str) -> tuple[list[Alias], bool]:
+    def _candidates(self, stem: str) -> tuple[tuple[Alias, ...], bool]:
         """Aliases whose first token is the stem; (fuzzy person aliases, True) if none."""
         exact = self.gazetteer.by_first.get(stem)
         if exact:
-            return list(exact), False
+            return exact, False
         if len(stem) < FUZZY_MIN_CLASS or stem.isascii():
-            return [], False
+            return (), False
         c = canon(stem)
         fuzzy = list(self.gazetteer.by_canon.get(c, ()))
         if len(stem) >= FUZZY_MIN_VOWEL - 1:
@@ -146,27 +144,44 @@ class EntityTagger:
         if len(stem) >= FUZZY_MIN_VOWEL:
             for deleted in vowel_deletions(c):
                 fuzzy += self.gazetteer.by_canon.get(deleted, ())
-        return [a for a in fuzzy if _similar(stem, a.tokens[0])], True
+        return tuple(a for a in fuzzy if _similar(stem, a.tokens[0])), True
+
+    def _token_aliases(self, norm: str) -> tuple[tuple[int, Alias, bool], ...]:
+        """(proclitic letters, alias, fuzzy) for every alias a token can start; cached."""
+        found = self._by_token.get(norm)
+        if found is None:
+            # Most words start no alias; remembering that makes tagging one dict lookup a word.
+            if len(self._by_token) >= _TOKEN_CACHE:
+                self._by_token.clear()
+            found = tuple(
+                (shift, alias, fuzzy)
+                for shift, stem in proclitic_splits(norm)
+                for aliases, fuzzy in [self._candidates(stem)]
+                for alias in aliases
+            )
+            self._by_token[norm] = found
+        return found
 
     def _match_at(self, tokens: Sequence[_Token], i: int) -> _Match | None:
+        candidates = self._token_aliases(tokens[i].norm)
+        if not candidates:
+            return None
         best: tuple[int, int, int, Alias, int] | None = None  # (length, exact, -form, alias, shift)
-        for shift, stem in proclitic_splits(tokens[i].norm):
-            aliases, fuzzy = self._candidates(stem)
-            for alias in aliases:
-                n = len(alias.tokens)
-                if i + n > len(tokens):
-                    continue
-                if alias.case_sensitive and not tokens[i].raw.isupper():
-                    continue
-                person = alias.entity.type == "person" and alias.form is Form.NAME
-                rest = zip(alias.tokens[1:], tokens[i + 1 : i + n], strict=True)
-                if not all(
-                    tok.norm == want or (person and _similar(tok.norm, want)) for want, tok in rest
-                ):
-                    continue
-                key = (n, 0 if fuzzy else 1, -int(alias.form), alias, shift)
-                if best is None or key[:3] > best[:3]:
-                    best = key
+        for shift, alias, fuzzy in candidates:
+            n = len(alias.tokens)
+            if i + n > len(tokens):
+                continue
+            if alias.case_sensitive and not tokens[i].raw.isupper():
+                continue
+            person = alias.entity.type == "person" and alias.form is Form.NAME
+            rest = zip(alias.tokens[1:], tokens[i + 1 : i + n], strict=True)
+            if not all(
+                tok.norm == want or (person and _similar(tok.norm, want)) for want, tok in rest
+            ):
+                continue
+            key = (n, 0 if fuzzy else 1, -int(alias.form), alias, shift)
+            if best is None or key[:3] > best[:3]:
+                best = key
         if best is None:
             return None
         n, _, _, alias, shift = best
