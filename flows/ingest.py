@@ -14,6 +14,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
 from connectors.decode import decode_batch
+from connectors.elasticsearch import ElasticsearchSink
+from connectors.es_sync import SyncResult, sync
 from connectors.files import discover, load_files
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
@@ -104,6 +106,18 @@ def dedup_task(articles: list[Article], settings: Settings) -> StageOutput[Finge
     return fingerprint_batch(articles, fingerprinter_for(params))
 
 
+@task(name="index-elasticsearch", cache_policy=NO_CACHE)
+def index_task(settings: Settings, run_id: str) -> SyncResult:
+    """Send what Elasticsearch has not acknowledged yet (this batch and any backlog)."""
+    store = open_store(settings)
+    try:
+        result = sync(store, ElasticsearchSink(settings))
+        store.add_rejections(run_id, result.rejected)
+        return result
+    finally:
+        store.close()
+
+
 @task(
     name="store",
     cache_policy=NO_CACHE,
@@ -150,7 +164,9 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
     run_id = store.begin_run(paths)
     clock = _Clock()
     rejected: list[Rejection] = []
-    stored = known = read = 0
+    stored = known = read = es_indexed = 0
+    # After one failed attempt a run stops trying: every batch would wait for the timeout.
+    es = SyncResult()
     try:
         with clock.stage("discover", len(paths)):
             found = discover_task(paths)
@@ -182,6 +198,11 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
             )
             with clock.stage("store", len(signed.items)):
                 result = store_task(settings, run_id, signed.items, batch_rejections)
+            if settings.elasticsearch_url and es.error is None:
+                with clock.stage("index-elasticsearch", len(result.new_ids)):
+                    es = index_task(settings, run_id)
+                es_indexed += es.indexed
+                rejected.extend(es.rejected)
             read += len(loaded.items) + len(loaded.rejections)
             stored += len(result.new_ids)
             known += len(result.known_ids)
@@ -203,6 +224,9 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
             rejected=rejected,
             seconds=time.perf_counter() - started,
             timings=clock.timings(),
+            es_indexed=es_indexed if settings.elasticsearch_url else None,
+            es_pending=es.pending,
+            es_error=es.error,
         )
         store.finish_run(summary)
         return summary

@@ -93,6 +93,14 @@ def _print_summary(summary: RunSummary, verbose: bool) -> None:
     )
     if summary.inputs_read and not summary.stored and summary.already_known:
         click.echo("nothing new: every story read was already in the store")
+    if summary.es_error:
+        click.echo(
+            f"elasticsearch: {summary.es_error}; {summary.es_pending} stories kept in the "
+            "store, sent on the next run or `newsmon es sync`",
+            err=True,
+        )
+    elif summary.es_indexed is not None:
+        click.echo(f"elasticsearch: {summary.es_indexed} indexed, {summary.es_pending} pending")
     if verbose:
         for timing in summary.timings:
             click.echo(f"  {timing.stage:<15} {timing.items_in:>7} in  {timing.seconds:8.3f} s")
@@ -331,6 +339,107 @@ def entities_retag(db: Path | None, config: Path | None) -> None:
     finally:
         store.close()
     click.echo(f"re-tagged: {count} articles")
+
+
+@cli.group()
+def es() -> None:
+    """Elasticsearch: install the template, send what is pending, rebuild the index.
+
+    Configured by NEWSMON_ELASTICSEARCH_URL (or ELASTICSEARCH_URL) and NEWSMON_ES_*
+    settings; the store remembers what Elasticsearch acknowledged.
+    """
+
+
+def _sink(settings: Settings) -> Any:
+    from connectors.elasticsearch import ElasticsearchSink
+
+    if not settings.elasticsearch_url:
+        raise _Failed("no Elasticsearch configured: set NEWSMON_ELASTICSEARCH_URL")
+    return ElasticsearchSink(settings)
+
+
+def _unavailable(exc: Exception) -> _Failed:
+    return _Failed(str(exc))
+
+
+@es.command("setup")
+@_store_options
+def es_setup(db: Path | None, config: Path | None) -> None:
+    """Install the index template and create the first index behind the alias."""
+    from connectors.elasticsearch import SinkUnavailable
+
+    sink = _sink(_settings(db, config))
+    try:
+        index = sink.setup()
+    except (SinkUnavailable, ValueError) as exc:
+        raise _unavailable(exc) from exc
+    click.echo(f"ready: alias {sink.alias} writes to {index} at {sink.url}")
+
+
+@es.command("sync")
+@_store_options
+def es_sync(db: Path | None, config: Path | None) -> None:
+    """Send every stored story Elasticsearch has not acknowledged yet.
+
+    \b
+    Exit status: 0 all sent, 1 some refused by Elasticsearch (see `newsmon rejected`),
+    2 Elasticsearch unavailable (nothing lost; run it again later).
+    """
+    from connectors.es_sync import sync
+
+    settings = _settings(db, config)
+    sink = _sink(settings)
+    store = _open(settings)
+    try:
+        run_id = store.begin_run(["es sync"])
+        result = sync(store, sink)
+        store.add_rejections(run_id, result.rejected)
+    finally:
+        store.close()
+    for rejection in result.rejected:
+        click.echo(f"rejected: {rejection.source}: {rejection.reason}", err=True)
+    click.echo(f"elasticsearch: {result.indexed} indexed, {result.pending} pending")
+    if result.error:
+        raise _Failed(result.error)
+    sys.exit(EXIT_SOME_REJECTED if result.rejected else EXIT_OK)
+
+
+@es.command("reindex")
+@_store_options
+def es_reindex(db: Path | None, config: Path | None) -> None:
+    """Rebuild the index from the store with the current template, then swap the alias.
+
+    For a mapping or analyzer change: readers use the old index until the new one is full.
+    """
+    from connectors.elasticsearch import SinkUnavailable
+    from connectors.es_sync import reindex
+
+    settings = _settings(db, config)
+    sink = _sink(settings)
+    store = _open(settings)
+    try:
+        result, new, old = reindex(store, sink)
+    except (SinkUnavailable, ValueError) as exc:
+        raise _unavailable(exc) from exc
+    finally:
+        store.close()
+    click.echo(
+        f"reindexed: {result.indexed} stories into {new}"
+        + (f", removed {', '.join(old)}" if old else "")
+        + (f", {len(result.rejected)} refused" if result.rejected else "")
+    )
+
+
+@es.command("status")
+@_store_options
+def es_status(db: Path | None, config: Path | None) -> None:
+    """Stories indexed, refused and pending according to the store."""
+    store = _open(_settings(db, config))
+    try:
+        counts = store.es_counts()
+    finally:
+        store.close()
+    click.echo(" ".join(f"{state}={n}" for state, n in sorted(counts.items())))
 
 
 def main() -> None:

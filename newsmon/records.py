@@ -175,6 +175,11 @@ class RunSummary:
     seconds: float
     timings: list[StageTiming] = field(default_factory=list)
     error: str | None = None
+    # Elasticsearch, when configured: documents acknowledged this run, left pending, and
+    # why it could not be reached (the stories stay in the store and go next time).
+    es_indexed: int | None = None
+    es_pending: int = 0
+    es_error: str | None = None
 
     @property
     def status(self) -> str:

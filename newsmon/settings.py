@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,7 +21,11 @@ class Settings(BaseSettings):
     """Everything configurable about newsmon; built once by the CLI and passed down."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NEWSMON_", extra="forbid", frozen=True, toml_file=None
+        env_prefix="NEWSMON_",
+        extra="forbid",
+        frozen=True,
+        toml_file=None,
+        populate_by_name=True,
     )
 
     db: Path = Field(
@@ -74,6 +78,33 @@ class Settings(BaseSettings):
     )
     ner_batch_size: PositiveInt = Field(
         default=32, description="Sentences per forward pass of the NER model."
+    )
+    elasticsearch_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "elasticsearch_url", "NEWSMON_ELASTICSEARCH_URL", "ELASTICSEARCH_URL"
+        ),
+        description="Elasticsearch 8 URL (also read from ELASTICSEARCH_URL); unset: store only.",
+    )
+    es_api_key: SecretStr | None = Field(default=None, description="Elasticsearch API key.")
+    es_username: str | None = Field(default=None, description="Basic-auth user.")
+    es_password: SecretStr | None = Field(default=None, description="Basic-auth password.")
+    es_ca_certs: Path | None = Field(default=None, description="CA bundle for TLS.")
+    es_verify_certs: bool = Field(default=True, description="Verify the server's certificate.")
+    es_alias: str = Field(
+        default="newsmon-stories",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Write alias; indices are <alias>-000001, -000002, ...",
+    )
+    es_template: Path | None = Field(
+        default=None,
+        description="Index template JSON; default deploy/elasticsearch/stories-template.json.",
+    )
+    es_batch_size: PositiveInt = Field(default=500, description="Documents per bulk request.")
+    es_concurrency: PositiveInt = Field(default=2, description="Bulk requests in flight.")
+    es_timeout: PositiveFloat = Field(default=30.0, description="Seconds per request.")
+    es_max_retries: int = Field(
+        default=3, ge=0, description="Retries for 429, 5xx and connection errors, with backoff."
     )
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."

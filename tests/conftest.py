@@ -13,6 +13,11 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsmon-prefect-")
 
+# A real cluster given for the Elasticsearch suite only: no other test may write to it.
+if "ELASTICSEARCH_URL" in os.environ:
+    os.environ["TEST_REAL_ELASTICSEARCH_URL"] = os.environ.pop("ELASTICSEARCH_URL")
+os.environ.pop("NEWSMON_ELASTICSEARCH_URL", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SEEDS = ROOT / "seeds"

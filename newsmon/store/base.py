@@ -67,6 +67,26 @@ class Store(Protocol):
         """Recompute stored articles' story links and band keys, in order."""
         ...
 
+    def es_pending(self, limit: int) -> list[Article]:
+        """Articles Elasticsearch has not acknowledged or refused yet, oldest first."""
+        ...
+
+    def es_counts(self) -> dict[str, int]:
+        """Articles per Elasticsearch state: indexed, rejected, pending."""
+        ...
+
+    def es_mark(self, indexed: Sequence[str], rejected: Sequence[tuple[str, str]]) -> None:
+        """Record Elasticsearch's acknowledgements and refusals (with its reason)."""
+        ...
+
+    def es_reset(self) -> None:
+        """Forget every acknowledgement: everything is pending again."""
+        ...
+
+    def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every source of each article, first seen first."""
+        ...
+
     def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
         """Record rejected inputs against a run."""
         ...

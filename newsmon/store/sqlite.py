@@ -222,18 +222,22 @@ class SQLiteStore:
             known = self._known_ids([fp.article.id for fp in fingerprints])
             for fp in fingerprints:
                 article = fp.article
-                if article.id in known:
+                was_known = article.id in known
+                if was_known:
                     known_ids.append(article.id)
                 else:
                     known.add(article.id)  # a second copy later in the same batch is known
                     self._insert(fp, link(fp), run_id)
                     self._add_band_keys(fp)
                     new_ids.append(article.id)
-                self._db.execute(
+                added = self._db.execute(
                     "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
                     " VALUES (?, ?, ?)",
                     (article.id, article.source, now),
-                )
+                ).rowcount
+                if added and was_known:
+                    # Its indexed document lists its sources: send it again.
+                    self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (article.id,))
         return StoreResult(new_ids=new_ids, known_ids=known_ids)
 
     def _add_band_keys(self, fp: Fingerprint) -> None:
@@ -392,6 +396,59 @@ class SQLiteStore:
                     ),
                 )
                 self._add_band_keys(fp)
+
+    def es_pending(self, limit: int) -> list[Article]:
+        """Articles Elasticsearch has not acknowledged or refused yet, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {', '.join('a.' + c for c in _ARTICLE_COLUMNS.split(', '))} FROM articles a"
+            " WHERE NOT EXISTS (SELECT 1 FROM es_sync s WHERE s.article_id = a.id)"
+            " ORDER BY a.rowid LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return self._with_entities([_article(row) for row in rows])
+
+    def es_counts(self) -> dict[str, int]:
+        """Articles per Elasticsearch state: indexed, rejected, pending."""
+        counts = dict(
+            self._db.execute("SELECT state, count(*) FROM es_sync GROUP BY state").fetchall()
+        )
+        counts.setdefault("indexed", 0)
+        counts.setdefault("rejected", 0)
+        counts["pending"] = self.count_articles() - counts["indexed"] - counts["rejected"]
+        return counts
+
+    def es_mark(self, indexed: Sequence[str], rejected: Sequence[tuple[str, str]]) -> None:
+        """Record Elasticsearch's acknowledgements and refusals (with its reason)."""
+        now = _now()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO es_sync VALUES (?, 'indexed', ?, NULL)",
+                [(article_id, now) for article_id in indexed],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO es_sync VALUES (?, 'rejected', ?, ?)",
+                [(article_id, now, reason) for article_id, reason in rejected],
+            )
+
+    def es_reset(self) -> None:
+        """Forget every acknowledgement: everything is pending again."""
+        with self._transaction():
+            self._db.execute("DELETE FROM es_sync")
+
+    def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every source of each article, first seen first."""
+        found: dict[str, list[str]] = {i: [] for i in ids}
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = list(ids[start : start + _ID_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT article_id, source FROM article_sources WHERE article_id IN ({marks})"
+                " ORDER BY first_seen, source",
+                chunk,
+            )
+            for article_id, source in rows:
+                found[article_id].append(source)
+        return found
 
     def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
         """Record rejected inputs against a run."""

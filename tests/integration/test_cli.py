@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from peers import newsmon
 
 pytestmark = pytest.mark.integration
 
@@ -22,21 +22,6 @@ REQUIRED_FIELDS = {
     "cluster_id",
     "duplicate_of",
 }
-
-
-def newsmon(
-    *args: str, db: Path, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEWSMON_DB": str(db), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "newsmon", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:

@@ -1,0 +1,227 @@
+"""Elasticsearch sink on the official client: template and alias setup, bulk indexing, reindex.
+
+Documents are written through a write alias (`es_alias`) onto numbered indices
+(`<alias>-000001`, ...), so `reindex` can build a new index from the store and swap the
+alias in one atomic step. `_id` is the article id: sending a document again updates it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from courlan import get_host_and_path
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+
+from newsmon.export import article_json
+from newsmon.records import Article
+from newsmon.settings import Settings
+
+log = logging.getLogger("newsmon.elasticsearch")
+
+DEFAULT_TEMPLATE = (
+    Path(__file__).resolve().parent.parent / "deploy" / "elasticsearch" / "stories-template.json"
+)
+# Item statuses worth sending again later: too many requests and server-side failures.
+_RETRY_LATER = {429, 500, 502, 503, 504}
+
+
+class SinkUnavailable(Exception):
+    """Elasticsearch could not be reached or refused the whole request; nothing was lost."""
+
+
+@dataclass(slots=True)
+class IndexOutcome:
+    """What one bulk pass did with each document."""
+
+    indexed: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (id, Elasticsearch's reason)
+    retry_later: list[str] = field(default_factory=list)
+
+
+def redact(url: str) -> str:
+    """The URL without user and password, for logs and messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def es_document(article: Article, sources: Sequence[str]) -> dict[str, Any]:
+    """The indexed document: the export record plus keyword fields for filters and charts."""
+    doc = article_json(article, list(sources))
+    doc["first_copy"] = article.duplicate_of is None
+    doc["entity_ids"] = [tag.id for tag in article.entities]
+    doc["entity_labels"] = [tag.label for tag in article.entities]
+    host = get_host_and_path(article.url)[0] if article.url else None
+    doc["source_domain"] = host.removeprefix("www.") if host else None
+    return doc
+
+
+def _reason(error: Any) -> str:
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        caused = error.get("caused_by")
+        return f"{reason} (caused by {_reason(caused)})" if caused else reason
+    return str(error)
+
+
+class ElasticsearchSink:
+    """Writes stories to Elasticsearch; one instance per run or command."""
+
+    def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
+        if not settings.elasticsearch_url:
+            raise ValueError("no Elasticsearch configured (NEWSMON_ELASTICSEARCH_URL)")
+        self.url = redact(settings.elasticsearch_url)
+        self.alias = settings.es_alias
+        self.template_path = settings.es_template or DEFAULT_TEMPLATE
+        self.batch_size = settings.es_batch_size
+        self.concurrency = settings.es_concurrency
+        self.max_retries = settings.es_max_retries
+        auth: dict[str, Any] = {}
+        if settings.es_api_key:
+            auth["api_key"] = settings.es_api_key.get_secret_value()
+        elif settings.es_username and settings.es_password:
+            auth["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+        if settings.es_ca_certs:
+            auth["ca_certs"] = str(settings.es_ca_certs)
+        self.client = client or Elasticsearch(
+            settings.elasticsearch_url,
+            request_timeout=settings.es_timeout,
+            max_retries=settings.es_max_retries,
+            retry_on_timeout=True,
+            retry_on_status=(502, 503, 504),
+            verify_certs=settings.es_verify_certs,
+            **auth,
+        )
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (TransportError, ApiError) as exc:
+            raise SinkUnavailable(f"{self.url}: {what} failed: {exc}") from exc
+
+    def template(self) -> dict[str, Any]:
+        """The index template body from its JSON file."""
+        try:
+            body: dict[str, Any] = json.loads(self.template_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{self.template_path}: cannot read index template: {exc}") from exc
+        body["index_patterns"] = [f"{self.alias}-*"]
+        return body
+
+    def setup(self) -> str:
+        """Install the index template; create the first index behind the alias if none exists.
+
+        Returns the index the alias writes to. Safe to call on every run.
+        """
+        self._call(
+            "installing the index template",
+            self.client.indices.put_index_template,
+            name=self.alias,
+            **self.template(),
+        )
+        exists = self._call("reading aliases", self.client.indices.exists_alias, name=self.alias)
+        if not exists:
+            first = f"{self.alias}-000001"
+            self._call(
+                f"creating {first}",
+                self.client.indices.create,
+                index=first,
+                aliases={self.alias: {"is_write_index": True}},
+            )
+            return first
+        return self.write_index()
+
+    def write_index(self) -> str:
+        """The concrete index the alias writes to."""
+        aliases = self._call("reading aliases", self.client.indices.get_alias, name=self.alias)
+        for index, body in aliases.body.items():
+            if body["aliases"][self.alias].get("is_write_index", len(aliases.body) == 1):
+                return str(index)
+        raise SinkUnavailable(f"{self.url}: alias {self.alias} has no write index")
+
+    def _bulk(self, index: str, docs: list[dict[str, Any]]) -> IndexOutcome:
+        outcome = IndexOutcome()
+        actions = ({"_index": index, "_id": d["id"], "_source": d} for d in docs)
+        try:
+            results = helpers.streaming_bulk(
+                self.client,
+                actions,
+                chunk_size=len(docs),
+                max_retries=self.max_retries,  # 429s, with exponential backoff
+                initial_backoff=1,
+                raise_on_error=False,
+                raise_on_exception=True,
+            )
+            for ok, item in results:
+                result = item.get("index", {})
+                doc_id = str(result.get("_id"))
+                if ok:
+                    outcome.indexed.append(doc_id)
+                elif result.get("status") in _RETRY_LATER:
+                    outcome.retry_later.append(doc_id)
+                else:
+                    outcome.rejected.append((doc_id, _reason(result.get("error"))))
+        except (TransportError, ApiError) as exc:
+            raise SinkUnavailable(f"{self.url}: bulk request failed: {exc}") from exc
+        return outcome
+
+    def index(self, docs: Iterable[dict[str, Any]], index: str | None = None) -> IndexOutcome:
+        """Bulk-index documents through the alias (or into `index`); per-document outcome.
+
+        Requests of `es_batch_size` documents, `es_concurrency` in flight. Raises
+        SinkUnavailable when Elasticsearch cannot take requests at all.
+        """
+        target = index or self.alias
+        batch: list[dict[str, Any]] = []
+        chunks: list[list[dict[str, Any]]] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) == self.batch_size:
+                chunks.append(batch)
+                batch = []
+        if batch:
+            chunks.append(batch)
+        total = IndexOutcome()
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for outcome in pool.map(lambda chunk: self._bulk(target, chunk), chunks):
+                total.indexed += outcome.indexed
+                total.rejected += outcome.rejected
+                total.retry_later += outcome.retry_later
+        return total
+
+    def new_index(self) -> str:
+        """Create the next numbered index (template applied) without moving the alias."""
+        current = self.write_index()
+        number = int(current.rsplit("-", 1)[1]) + 1 if current.rsplit("-", 1)[1].isdigit() else 1
+        name = f"{self.alias}-{number:06d}"
+        self._call(f"creating {name}", self.client.indices.create, index=name)
+        return name
+
+    def switch_alias(self, new: str) -> list[str]:
+        """Point the alias at `new` only, in one atomic step; delete and return the old indices."""
+        old = list(self._call("reading aliases", self.client.indices.get_alias, name=self.alias))
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": index, "alias": self.alias}} for index in old if index != new
+        ]
+        actions.append({"add": {"index": new, "alias": self.alias, "is_write_index": True}})
+        self._call("moving the alias", self.client.indices.update_aliases, actions=actions)
+        stale = [index for index in old if index != new]
+        if stale:
+            self._call("deleting old indices", self.client.indices.delete, index=",".join(stale))
+        return stale
+
+    def refresh(self) -> None:
+        """Make everything indexed so far searchable (tests and benchmarks)."""
+        self._call("refresh", self.client.indices.refresh, index=self.alias)
+
+    def count(self) -> int:
+        """Documents behind the alias."""
+        return int(self._call("count", self.client.count, index=self.alias)["count"])

@@ -1,0 +1,85 @@
+"""Keep Elasticsearch in step with the store: send what it has not acknowledged, or rebuild."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from connectors.elasticsearch import ElasticsearchSink, IndexOutcome, SinkUnavailable, es_document
+from newsmon.records import Article, Rejection
+from newsmon.store.base import Store
+
+log = logging.getLogger("newsmon.elasticsearch")
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What a sync did: documents acknowledged, refused (with reasons), still pending."""
+
+    indexed: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    pending: int = 0
+    error: str | None = None
+
+
+def _send(
+    store: Store, sink: ElasticsearchSink, articles: list[Article], index: str | None = None
+) -> tuple[IndexOutcome, list[Rejection]]:
+    sources = store.sources_for([a.id for a in articles])
+    outcome = sink.index((es_document(a, sources[a.id]) for a in articles), index=index)
+    store.es_mark(outcome.indexed, outcome.rejected)
+    source_of = {a.id: a.source for a in articles}
+    rejections = [
+        Rejection(source_of.get(doc_id, doc_id), "elasticsearch", f"not indexed: {reason}")
+        for doc_id, reason in outcome.rejected
+    ]
+    return outcome, rejections
+
+
+def sync(store: Store, sink: ElasticsearchSink) -> SyncResult:
+    """Send every article Elasticsearch has not acknowledged; stop early if it is unavailable.
+
+    Nothing is lost either way: an article stays pending until Elasticsearch acknowledges
+    it (indexed) or refuses it (rejected, with Elasticsearch's reason).
+    """
+    result = SyncResult()
+    try:
+        sink.setup()
+        while articles := store.es_pending(sink.batch_size * sink.concurrency):
+            outcome, rejections = _send(store, sink, articles)
+            result.indexed += len(outcome.indexed)
+            result.rejected += rejections
+            if outcome.retry_later:  # overloaded even after backoff: try again next run
+                break
+    except SinkUnavailable as exc:
+        result.error = str(exc)
+        log.warning("%s; unsent stories stay in the store and go next time", exc)
+    result.pending = store.es_counts()["pending"]
+    return result
+
+
+def reindex(store: Store, sink: ElasticsearchSink) -> tuple[SyncResult, str, list[str]]:
+    """Build a fresh index from the store with the current template, then swap the alias.
+
+    Returns the result, the new index and the deleted old ones. Until the swap, readers
+    keep using the old index.
+    """
+    result = SyncResult()
+    sink.setup()
+    new = sink.new_index()
+    store.es_reset()
+    batch: list[Article] = []
+    for article in store.iter_articles():
+        batch.append(article)
+        if len(batch) >= sink.batch_size * sink.concurrency:
+            outcome, rejections = _send(store, sink, batch, index=new)
+            result.indexed += len(outcome.indexed)
+            result.rejected += rejections
+            batch = []
+    if batch:
+        outcome, rejections = _send(store, sink, batch, index=new)
+        result.indexed += len(outcome.indexed)
+        result.rejected += rejections
+    old = sink.switch_alias(new)
+    result.pending = store.es_counts()["pending"]
+    return result, new, old

@@ -1,0 +1,168 @@
+"""The Elasticsearch sink against a real Elasticsearch API: ELASTICSEARCH_URL, else noida-db."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from peers import ElasticsearchTarget, newsmon
+
+from connectors.elasticsearch import ElasticsearchSink
+from newsmon.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def _sink(target: ElasticsearchTarget, tmp_path: Path) -> ElasticsearchSink:
+    settings = Settings(
+        db=tmp_path / "unused.db",
+        elasticsearch_url=target.url,
+        es_alias=target.alias,
+        es_template=target.template,
+    )
+    return ElasticsearchSink(settings)
+
+
+def test_setup_is_idempotent_and_the_mapping_is_strict(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path
+) -> None:
+    sink = _sink(elasticsearch, tmp_path)
+    first = sink.setup()
+    assert first == f"{elasticsearch.alias}-000001"
+    assert sink.setup() == first
+    outcome = sink.index([{"id": "a", "title": "عنوان"}, {"id": "b", "title": "x", "bogus": 1}])
+    assert outcome.indexed == ["a"]
+    [(doc_id, reason)] = outcome.rejected
+    assert doc_id == "b" and reason.startswith("strict_dynamic_mapping_exception")
+
+
+def test_a_run_indexes_each_story_once_with_its_entities(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+) -> None:
+    db = tmp_path / "store.db"
+    first = newsmon("run", str(seeds), db=db, env=elasticsearch.env())
+    assert first.returncode == 0, first.stderr
+    assert "elasticsearch: 5 indexed, 0 pending" in first.stdout
+    again = newsmon("run", str(seeds), db=db, env=elasticsearch.env())
+    assert again.returncode == 0 and "elasticsearch: 0 indexed, 0 pending" in again.stdout
+
+    sink = _sink(elasticsearch, tmp_path)
+    sink.refresh()
+    assert sink.count() == 5
+    both = sink.client.count(
+        index=elasticsearch.alias,
+        query={
+            "bool": {
+                "filter": [{"term": {"entity_ids": "Q7747"}}, {"term": {"entity_ids": "Q15031"}}]
+            }
+        },
+    )
+    assert both["count"] == 5
+    top = sink.client.search(
+        index=elasticsearch.alias,
+        size=0,
+        aggs={"people": {"terms": {"field": "entity_ids", "size": 50}}},
+    )
+    buckets = {b["key"]: b["doc_count"] for b in top["aggregations"]["people"]["buckets"]}
+    assert buckets["Q7747"] == buckets["Q15031"] == 5 and buckets["nm:yuri-ushakov"] == 1
+    hit = sink.client.search(index=elasticsearch.alias, query={"match": {"title.norm": "الكرملين"}})
+    assert hit["hits"]["hits"][0]["_source"]["title"].startswith("الكرملين")
+    counts = newsmon("es", "status", db=db)
+    assert counts.stdout.split() == ["indexed=5", "pending=0", "rejected=0"]
+
+
+def test_nothing_is_lost_while_elasticsearch_is_down(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+) -> None:
+    db = tmp_path / "store.db"
+    down = {
+        **elasticsearch.env(),
+        "NEWSMON_ELASTICSEARCH_URL": "http://127.0.0.1:9",
+        "NEWSMON_ES_MAX_RETRIES": "1",
+        "NEWSMON_ES_TIMEOUT": "2",
+    }
+    run = newsmon("run", str(seeds), db=db, env=down)
+    assert run.returncode == 0, run.stderr
+    assert "5 stored" in run.stdout
+    assert "5 stories kept in the store" in run.stderr
+    assert "user" not in run.stderr  # no credentials in messages
+    assert newsmon("es", "status", db=db).stdout.split() == ["indexed=0", "pending=5", "rejected=0"]
+    failed_sync = newsmon("es", "sync", db=db, env=down)
+    assert failed_sync.returncode == 2 and "5 pending" in failed_sync.stdout
+
+    synced = newsmon("es", "sync", db=db, env=elasticsearch.env())
+    assert synced.returncode == 0, synced.stderr
+    assert "elasticsearch: 5 indexed, 0 pending" in synced.stdout
+    assert newsmon("es", "sync", db=db, env=elasticsearch.env()).stdout.startswith(
+        "elasticsearch: 0 indexed, 0 pending"
+    )
+    sink = _sink(elasticsearch, tmp_path)
+    sink.refresh()
+    assert sink.count() == 5
+
+
+def test_one_malformed_document_is_recorded_and_the_rest_indexed(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+) -> None:
+    # A mapping under which one story is malformed: source_domain as an IP address field.
+    body = json.loads(elasticsearch.template.read_text("utf-8"))
+    body["template"]["mappings"]["properties"]["source_domain"] = {"type": "ip"}
+    strict = tmp_path / "ip-template.json"
+    strict.write_text(json.dumps(body), encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    shutil.copytree(seeds, inbox)
+    (inbox / "record.json").write_text(
+        json.dumps(
+            {"url": "https://news.example.com/a", "text": "قال بوتين إن العقوبات فشلت. " * 5}
+        ),
+        encoding="utf-8",
+    )
+    db = tmp_path / "store.db"
+    env = {**elasticsearch.env(), "NEWSMON_ES_TEMPLATE": str(strict)}
+    run = newsmon("run", str(inbox), db=db, env=env)
+    assert run.returncode == 1, run.stderr
+    assert "elasticsearch: 5 indexed, 0 pending" in run.stdout
+    refused = [line for line in run.stderr.splitlines() if line.startswith("rejected: ")]
+    assert len(refused) == 1 and "https://news.example.com/a" in refused[0]
+    assert "not indexed: document_parsing_exception" in refused[0]
+    assert "source_domain" in refused[0]
+    listed = newsmon("rejected", db=db).stdout
+    assert "elasticsearch" in listed and "news.example.com" in listed
+    assert newsmon("es", "status", db=db).stdout.split() == ["indexed=5", "pending=0", "rejected=1"]
+
+
+def test_reindex_builds_a_new_index_and_moves_the_alias(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+) -> None:
+    db = tmp_path / "store.db"
+    assert newsmon("run", str(seeds), db=db, env=elasticsearch.env()).returncode == 0
+    result = newsmon("es", "reindex", db=db, env=elasticsearch.env())
+    assert result.returncode == 0, result.stderr
+    alias = elasticsearch.alias
+    assert f"reindexed: 5 stories into {alias}-000002, removed {alias}-000001" in result.stdout
+    sink = _sink(elasticsearch, tmp_path)
+    assert sink.write_index() == f"{alias}-000002"
+    sink.refresh()
+    assert sink.count() == 5
+
+
+@pytest.mark.real_elasticsearch(
+    "Lucene's Arabic analysis (arabic_normalization, the light stemmer): the emulator lacks "
+    "the filter and stems Arabic differently"
+)
+def test_arabic_analysis_matches_inflected_and_unnormalised_forms(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+) -> None:
+    db = tmp_path / "store.db"
+    assert newsmon("run", str(seeds), db=db, env=elasticsearch.env()).returncode == 0
+    sink = _sink(elasticsearch, tmp_path)
+    sink.refresh()
+
+    def hits(field: str, query: str) -> int:
+        found = sink.client.count(index=elasticsearch.alias, query={"match": {field: query}})
+        return int(found["count"])
+
+    assert hits("text", "الرؤساء") >= 1  # stemmed: plural finds رئيس/الرئيس
+    assert hits("text.norm", "اوكرانيا") == hits("text.norm", "أوكرانيا") >= 1  # hamza folded
