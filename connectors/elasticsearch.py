@@ -222,6 +222,10 @@ class ElasticsearchSink:
         """Make everything indexed so far searchable (tests and benchmarks)."""
         self._call("refresh", self.client.indices.refresh, index=self.alias)
 
+    def info(self) -> str:
+        """Server version, for messages and benchmarks."""
+        return str(self._call("info", self.client.info)["version"]["number"])
+
     def count(self) -> int:
         """Documents behind the alias."""
         return int(self._call("count", self.client.count, index=self.alias)["count"])

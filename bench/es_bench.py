@@ -1,0 +1,126 @@
+"""Bulk indexing throughput (docs/s) against the configured Elasticsearch, or noida-db.
+
+Usage: python bench/es_bench.py [--docs 5000] [--batch 500] [--concurrency 2]
+
+With NEWSMON_ELASTICSEARCH_URL (or ELASTICSEARCH_URL) set, writes to a throwaway alias
+there; otherwise starts noida-db (the emulator the tests use) on a free port. Documents are
+the seeds' articles (tagged, with their entities) under distinct ids, so every request
+carries real Arabic text. The alias and its indices are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, es_document
+from enrich.article import build_article
+from enrich.boilerplate import clean_text, load_rules
+from enrich.entities import tag_articles, tagger_for
+from newsmon.records import CleanItem
+from newsmon.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def documents(n: int) -> list[dict[str, Any]]:
+    rules = load_rules()
+    now = datetime.now(UTC)
+    seeds = []
+    for path in sorted((ROOT / "seeds").glob("*")):
+        title, text = clean_text(path.read_text("utf-8"), rules)
+        seeds.append(build_article(CleanItem(path.name, title, text, "utf-8"), now))
+    tagged = tag_articles(seeds, tagger_for(None)).items
+    docs = []
+    for i in range(n):
+        article = replace(tagged[i % len(tagged)], id=f"bench-{i:08d}")
+        docs.append(es_document(article, [article.source]))
+    return docs
+
+
+def start_noida(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    binary = Path(str(files("noida_db").joinpath("noida-db")))
+    binary.chmod(0o755)
+    command = [str(binary), "start", "--only", "elasticsearch"]
+    command += ["--elasticsearch-port", str(port), "--data-dir", str(folder)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return url, process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("noida-db did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+    url = os.environ.get("NEWSMON_ELASTICSEARCH_URL") or os.environ.get("ELASTICSEARCH_URL")
+    process = None
+    with tempfile.TemporaryDirectory() as tmp:
+        template = DEFAULT_TEMPLATE
+        if not url:
+            url, process = start_noida(Path(tmp))
+            # The emulator lacks this filter (see tests/integration/conftest.py).
+            body = json.loads(DEFAULT_TEMPLATE.read_text("utf-8"))
+            for analyzer in body["template"]["settings"]["analysis"]["analyzer"].values():
+                analyzer["filter"].remove("arabic_normalization")
+            template = Path(tmp) / "template.json"
+            template.write_text(json.dumps(body), encoding="utf-8")
+        alias = f"bench{uuid.uuid4().hex[:8]}-stories"
+        settings = Settings(
+            db=Path(tmp) / "unused.db",
+            elasticsearch_url=url,
+            es_alias=alias,
+            es_template=template,
+            es_batch_size=args.batch,
+            es_concurrency=args.concurrency,
+        )
+        sink = ElasticsearchSink(settings)
+        try:
+            docs = documents(args.docs)
+            size = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs) / len(docs)
+            sink.setup()
+            start = time.perf_counter()
+            outcome = sink.index(docs)
+            seconds = time.perf_counter() - start
+            sink.refresh()
+            print(f"target: {'noida-db emulator' if process else 'Elasticsearch'} {sink.info()}")
+            done = len(outcome.indexed)
+            print(
+                f"{done} indexed, {len(outcome.rejected)} refused in {seconds:.2f} s:"
+                f" {done / seconds:.0f} docs/s, {size / 1024:.1f} KiB/doc,"
+                f" batch {args.batch}, {args.concurrency} in flight; count {sink.count()}"
+            )
+            # Concrete names: Elasticsearch 8 refuses wildcard deletes by default.
+            indices = list(sink.client.indices.get_alias(name=alias))
+            sink.client.indices.delete(index=",".join(indices))
+            sink.client.indices.delete_index_template(name=alias)
+        finally:
+            if process:
+                process.terminate()
+                process.wait()
+
+
+if __name__ == "__main__":
+    main()

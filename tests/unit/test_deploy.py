@@ -1,0 +1,89 @@
+"""The deploy/ files that cannot run here (Docker, Kibana): checked for structure and wiring."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+TEMPLATE = json.loads((DEPLOY / "elasticsearch" / "stories-template.json").read_text("utf-8"))
+FIELDS = set(TEMPLATE["template"]["mappings"]["properties"])
+
+
+def _saved_objects() -> list[dict[str, Any]]:
+    lines = (DEPLOY / "kibana" / "newsmon-dashboard.ndjson").read_text("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_kibana_objects_are_importable_ndjson_with_resolvable_references() -> None:
+    objects = _saved_objects()
+    ids = {(o["type"], o["id"]) for o in objects}
+    assert {t for t, _ in ids} == {"index-pattern", "visualization", "search", "dashboard"}
+    for obj in objects:
+        assert obj.keys() >= {"type", "id", "attributes", "references"}
+        for ref in obj["references"]:
+            assert (ref["type"], ref["id"]) in ids, (obj["id"], ref)
+        meta = obj["attributes"].get("kibanaSavedObjectMeta", {})
+        for text in (meta.get("searchSourceJSON"), obj["attributes"].get("visState")):
+            if text:
+                json.loads(text)
+    (dashboard,) = [o for o in objects if o["type"] == "dashboard"]
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    refs = {r["name"] for r in dashboard["references"]}
+    assert {p["panelRefName"] for p in panels} == refs
+    assert len(panels) == 5
+
+
+def test_kibana_objects_use_only_fields_the_template_maps() -> None:
+    (pattern,) = [o for o in _saved_objects() if o["type"] == "index-pattern"]
+    assert pattern["attributes"]["title"] == TEMPLATE["index_patterns"][0].replace("-*", "*")
+    assert pattern["attributes"]["timeFieldName"] in FIELDS
+    used: set[str] = set()
+    for obj in _saved_objects():
+        attributes = obj["attributes"]
+        used.update(attributes.get("columns", []))
+        if "visState" in attributes:
+            for agg in json.loads(attributes["visState"])["aggs"]:
+                if "field" in agg["params"]:
+                    used.add(agg["params"]["field"])
+        source = attributes.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON")
+        if source:
+            used.update(re.findall(r"(\w+) :", json.loads(source)["query"]["query"]))
+    assert used and used <= FIELDS, used - FIELDS
+
+
+def test_compose_stack_is_wired_together() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text("utf-8"))
+    services = compose["services"]
+    assert set(services) == {"elasticsearch", "kibana", "prefect-db", "prefect-server", "newsmon"}
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, (name, dependency)
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source.startswith("..") or source in compose["volumes"], (name, volume)
+    es_tag = services["elasticsearch"]["image"].rsplit(":", 1)[1]
+    assert services["kibana"]["image"].endswith(f":{es_tag}")
+    # The client major must match the server major.
+    assert es_tag.split(".")[0] == version("elasticsearch").split(".")[0]
+    assert services["prefect-server"]["image"].startswith(f"prefecthq/prefect:{version('prefect')}")
+    env = services["newsmon"]["environment"]
+    assert env["NEWSMON_ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
+    assert env["PREFECT_API_URL"].startswith("http://prefect-server:4200")
+
+
+def test_dockerfile_copies_what_exists_and_pins_torch_like_the_makefile() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text("utf-8")
+    root = DEPLOY.parent
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (root / source).exists(), source
+    makefile = (root / "Makefile").read_text("utf-8")
+    torch = re.search(r'"torch==([\d.]+)"', makefile)
+    assert torch and f'"torch=={torch.group(1)}"' in dockerfile
