@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from courlan import get_host_and_path
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from newsmon.export import article_json
@@ -59,7 +58,7 @@ def es_document(article: Article, sources: Sequence[str]) -> dict[str, Any]:
     doc["first_copy"] = article.duplicate_of is None
     doc["entity_ids"] = [tag.id for tag in article.entities]
     doc["entity_labels"] = [tag.label for tag in article.entities]
-    host = get_host_and_path(article.url)[0] if article.url else None
+    host = urlsplit(article.url).hostname if article.url else None
     doc["source_domain"] = host.removeprefix("www.") if host else None
     return doc
 

@@ -131,7 +131,8 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
 
 def test_help_texts() -> None:
     commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
-    for command in (*commands, ["entities"], ["entities", "tag"], ["entities", "retag"]):
+    more = (["entities"], ["entities", "tag"], ["entities", "retag"], ["es"], ["es", "sync"])
+    for command in (*commands, *more, ["es", "reindex"], ["es", "setup"], ["es", "status"]):
         result = subprocess.run(
             [sys.executable, "-m", "newsmon", *command, "--help"],
             capture_output=True,

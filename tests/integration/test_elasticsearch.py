@@ -79,7 +79,7 @@ def test_nothing_is_lost_while_elasticsearch_is_down(
     db = tmp_path / "store.db"
     down = {
         **elasticsearch.env(),
-        "NEWSMON_ELASTICSEARCH_URL": "http://127.0.0.1:9",
+        "NEWSMON_ELASTICSEARCH_URL": "http://elastic:s3cret-pw@127.0.0.1:9",
         "NEWSMON_ES_MAX_RETRIES": "1",
         "NEWSMON_ES_TIMEOUT": "2",
     }
@@ -87,7 +87,8 @@ def test_nothing_is_lost_while_elasticsearch_is_down(
     assert run.returncode == 0, run.stderr
     assert "5 stored" in run.stdout
     assert "5 stories kept in the store" in run.stderr
-    assert "user" not in run.stderr  # no credentials in messages
+    assert "s3cret-pw" not in run.stderr + run.stdout  # no credentials in messages
+    assert "http://127.0.0.1:9" in run.stderr
     assert newsmon("es", "status", db=db).stdout.split() == ["indexed=0", "pending=5", "rejected=0"]
     failed_sync = newsmon("es", "sync", db=db, env=down)
     assert failed_sync.returncode == 2 and "5 pending" in failed_sync.stdout
