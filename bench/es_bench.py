@@ -13,19 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, es_document
+from connectors.es_emulator import emulator_template, start_emulator, stop_emulator
 from enrich.article import build_article
 from enrich.boilerplate import clean_text, load_rules
 from enrich.entities import tag_articles, tagger_for
@@ -50,25 +47,6 @@ def documents(n: int) -> list[dict[str, Any]]:
     return docs
 
 
-def start_noida(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    binary = Path(str(files("noida_db").joinpath("noida-db")))
-    binary.chmod(0o755)
-    command = [str(binary), "start", "--only", "elasticsearch"]
-    command += ["--elasticsearch-port", str(port), "--data-dir", str(folder)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return url, process
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("noida-db did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=5000)
@@ -80,13 +58,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         template = DEFAULT_TEMPLATE
         if not url:
-            url, process = start_noida(Path(tmp))
-            # The emulator lacks this filter (see tests/integration/conftest.py).
-            body = json.loads(DEFAULT_TEMPLATE.read_text("utf-8"))
-            for analyzer in body["template"]["settings"]["analysis"]["analyzer"].values():
-                analyzer["filter"].remove("arabic_normalization")
-            template = Path(tmp) / "template.json"
-            template.write_text(json.dumps(body), encoding="utf-8")
+            url, process = start_emulator(Path(tmp) / "noida")
+            template = emulator_template(Path(tmp) / "template.json")
         alias = f"bench{uuid.uuid4().hex[:8]}-stories"
         settings = Settings(
             db=Path(tmp) / "unused.db",
@@ -118,8 +91,7 @@ def main() -> None:
             sink.client.indices.delete_index_template(name=alias)
         finally:
             if process:
-                process.terminate()
-                process.wait()
+                stop_emulator(process)
 
 
 if __name__ == "__main__":

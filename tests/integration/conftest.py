@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
 from peers import ElasticsearchTarget
 
 from connectors.elasticsearch import DEFAULT_TEMPLATE
+from connectors.es_emulator import emulator_template, start_emulator, stop_emulator
 
 BAD_FILES = (
     "empty.txt",
@@ -47,31 +42,6 @@ def inbox(tmp_path: Path, seeds: Path, fixtures: Path) -> Path:
     return folder
 
 
-# The emulator rejects this built-in filter ("failed to find filter"); its own Arabic
-# analysis differs from Lucene's anyway, so tests of analysis results need a real cluster.
-EMULATOR_MISSING_FILTERS = ("arabic_normalization",)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"noida-db exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"noida-db did not answer on {url} within {seconds} s")
-
-
 @pytest.fixture(scope="session")
 def elasticsearch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, bool]]:
     """ELASTICSEARCH_URL when set (a real cluster); else noida-db on a free loopback port."""
@@ -79,29 +49,11 @@ def elasticsearch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     if real:
         yield real, False
         return
-    binary = Path(str(files("noida_db").joinpath("noida-db")))
-    binary.chmod(0o755)
-    port = _free_port()
-    data = tmp_path_factory.mktemp("noida-data")
-    # The binary itself, not the `noida-db` wrapper script: stopping it by its pid stops it.
-    command = [str(binary), "start", "--only", "elasticsearch"]
-    command += ["--elasticsearch-port", str(port), "--data-dir", str(data)]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    url, process = start_emulator(tmp_path_factory.mktemp("noida-data"))
     try:
-        _wait_until_up(url, process)
         yield url, True
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_emulator(process)
 
 
 @pytest.fixture
@@ -115,11 +67,5 @@ def elasticsearch(
         pytest.skip(f"needs a real Elasticsearch (set ELASTICSEARCH_URL): {marker.args[0]}")
     template = DEFAULT_TEMPLATE
     if emulator:
-        body = json.loads(DEFAULT_TEMPLATE.read_text("utf-8"))
-        for analyzer in body["template"]["settings"]["analysis"]["analyzer"].values():
-            analyzer["filter"] = [
-                f for f in analyzer["filter"] if f not in EMULATOR_MISSING_FILTERS
-            ]
-        template = tmp_path / "stories-template.emulator.json"
-        template.write_text(json.dumps(body), encoding="utf-8")
+        template = emulator_template(tmp_path / "stories-template.emulator.json")
     return ElasticsearchTarget(url, emulator, template, f"t{uuid.uuid4().hex[:12]}-stories")
