@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from connectors.elasticsearch import ElasticsearchSink, IndexOutcome, SinkUnavailable, es_document
 from newsmon.records import Article, Rejection
+from newsmon.stages import batched
 from newsmon.store.base import Store
 
 log = logging.getLogger("newsmon.elasticsearch")
@@ -68,15 +69,7 @@ def reindex(store: Store, sink: ElasticsearchSink) -> tuple[SyncResult, str, lis
     sink.setup()
     new = sink.new_index()
     store.es_reset()
-    batch: list[Article] = []
-    for article in store.iter_articles():
-        batch.append(article)
-        if len(batch) >= sink.batch_size * sink.concurrency:
-            outcome, rejections = _send(store, sink, batch, index=new)
-            result.indexed += len(outcome.indexed)
-            result.rejected += rejections
-            batch = []
-    if batch:
+    for batch in batched(store.iter_articles(), sink.batch_size * sink.concurrency):
         outcome, rejections = _send(store, sink, batch, index=new)
         result.indexed += len(outcome.indexed)
         result.rejected += rejections

@@ -36,6 +36,8 @@ from enrich.gazetteer import (
 )
 from enrich.ner import NerTagger, merge
 from newsmon.records import Article, EntityTag, Mention, StageOutput
+from newsmon.stages import batched
+from newsmon.store.base import Store
 
 # Letters, digits, Arabic diacritics and tatweel: a token as written, for offsets.
 _TOKEN = re.compile(r"[\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]+")
@@ -273,6 +275,15 @@ def tag_articles(
         article = tagged[i]
         tagged[i] = replace(article, entities=merge(article.text, article.entities, found))
     return StageOutput(tagged)
+
+
+def retag_store(store: Store, tagger: EntityTagger, ner: NerTagger | None, batch_size: int) -> int:
+    """Re-tag every stored article (after a gazetteer or model change); returns the count."""
+    count = 0
+    for batch in batched(store.iter_articles(), batch_size):
+        store.replace_entities(tag_articles(batch, tagger, ner).items)
+        count += len(batch)
+    return count
 
 
 @lru_cache(maxsize=4)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -36,18 +36,12 @@ from newsmon.records import (
     StoreResult,
 )
 from newsmon.settings import Settings
+from newsmon.stages import batched
 from newsmon.store import open_store
 
 # Plain logger: the CLI shows it on the console, Prefect forwards it to its API
 # (PREFECT_LOGGING_EXTRA_LOGGERS=newsmon), so no Prefect import is needed to read progress.
 log = logging.getLogger("newsmon.ingest")
-
-T = TypeVar("T")
-
-
-def _batches(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def _may_pass_on_retry(task: Any, task_run: Any, state: State[Any]) -> bool:
@@ -175,7 +169,7 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
             rejected.extend(found.rejections)
         files = found.items
         total_batches = max(1, -(-len(files) // settings.batch_size))
-        for number, batch in enumerate(_batches(files, settings.batch_size), start=1):
+        for number, batch in enumerate(batched(files, settings.batch_size), start=1):
             with clock.stage("load", len(batch)):
                 loaded = load_task(batch, settings.max_file_bytes)
             with clock.stage("decode", len(loaded.items)):

@@ -320,22 +320,13 @@ def _probe_article(text: str, lang: str) -> Any:
 @_store_options
 def entities_retag(db: Path | None, config: Path | None) -> None:
     """Re-tag every stored story with the current gazetteer (and NER model, if set)."""
-    from enrich.entities import tag_articles
+    from enrich.entities import retag_store
 
     settings = _settings(db, config)
     tagger, ner = _entity_taggers(settings)
     store = _open(settings)
-    count = 0
     try:
-        batch: list[Any] = []
-        for article in store.iter_articles():
-            batch.append(article)
-            if len(batch) >= settings.batch_size:
-                store.replace_entities(tag_articles(batch, tagger, ner).items)
-                count, batch = count + len(batch), []
-        if batch:
-            store.replace_entities(tag_articles(batch, tagger, ner).items)
-            count += len(batch)
+        count = retag_store(store, tagger, ner, settings.batch_size)
     finally:
         store.close()
     click.echo(f"re-tagged: {count} articles")
@@ -358,10 +349,6 @@ def _sink(settings: Settings) -> Any:
     return ElasticsearchSink(settings)
 
 
-def _unavailable(exc: Exception) -> _Failed:
-    return _Failed(str(exc))
-
-
 @es.command("setup")
 @_store_options
 def es_setup(db: Path | None, config: Path | None) -> None:
@@ -372,7 +359,7 @@ def es_setup(db: Path | None, config: Path | None) -> None:
     try:
         index = sink.setup()
     except (SinkUnavailable, ValueError) as exc:
-        raise _unavailable(exc) from exc
+        raise _Failed(str(exc)) from exc
     click.echo(f"ready: alias {sink.alias} writes to {index} at {sink.url}")
 
 
@@ -420,7 +407,7 @@ def es_reindex(db: Path | None, config: Path | None) -> None:
     try:
         result, new, old = reindex(store, sink)
     except (SinkUnavailable, ValueError) as exc:
-        raise _unavailable(exc) from exc
+        raise _Failed(str(exc)) from exc
     finally:
         store.close()
     click.echo(

@@ -1,9 +1,9 @@
-"""Run a per-item function over a batch, turning each item's failure into a Rejection."""
+"""Batch helpers: split a stream into batches; run a per-item function, rejecting failures."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from newsmon.errors import RejectedInput
@@ -34,3 +34,15 @@ def map_stage(
             reason = f"internal error: {type(exc).__name__}: {exc}"
             out.rejections.append(Rejection(source_of(item), stage, reason))
     return out
+
+
+def batched(items: Iterable[In], size: int) -> Iterator[list[In]]:
+    """Consecutive lists of at most `size` items (the last may be shorter)."""
+    batch: list[In] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -113,7 +113,7 @@ class Store(Protocol):
         ...
 
     def replace_entities(self, tagged: Sequence[Article]) -> None:
-        """Overwrite stored articles' entities with the ones these carry (re-tagging)."""
+        """Overwrite stored articles' entities (re-tagging); Elasticsearch gets them again."""
         ...
 
     def rejections(self, run_id: str | None = None) -> list[RejectionRecord]:

@@ -294,10 +294,11 @@ class SQLiteStore:
         return [replace(a, entities=tuple(tags.get(a.id, ()))) for a in articles]
 
     def replace_entities(self, tagged: Sequence[Article]) -> None:
-        """Overwrite stored articles' entities with the ones these carry (re-tagging)."""
+        """Overwrite stored articles' entities (re-tagging); Elasticsearch gets them again."""
         with self._transaction():
             for article in tagged:
                 self._db.execute("DELETE FROM article_entities WHERE article_id = ?", (article.id,))
+                self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (article.id,))
                 self._db.executemany(
                     "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?)",
                     _entity_rows(article.id, article.entities),
@@ -395,6 +396,8 @@ class SQLiteStore:
                         fp.article.id,
                     ),
                 )
+                # Its indexed document carries the story fields: send it again.
+                self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (fp.article.id,))
                 self._add_band_keys(fp)
 
     def es_pending(self, limit: int) -> list[Article]:

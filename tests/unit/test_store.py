@@ -8,7 +8,7 @@ import pytest
 
 from enrich.arabic import normalize_text, search_terms
 from enrich.article import build_article
-from enrich.dedup import DedupParams, fingerprinter_for, store_stories
+from enrich.dedup import DedupParams, fingerprinter_for, rebuild_stories, store_stories
 from enrich.entities import tag_articles, tagger_for
 from newsmon.errors import StoreError
 from newsmon.export import article_json
@@ -111,8 +111,14 @@ def test_entities_are_stored_exported_and_searchable(tmp_path: Path) -> None:
     assert names("العقوبات", "Q15031") == []
     assert "هونغ كونغ" in find(store, "", 10, ["Q8646"])[0].snippet
 
+    store.es_mark([a.id for a in articles], [])
+    assert store.es_counts()["pending"] == 0
     store.replace_entities([replace(stored["putin.txt"], entities=())])
     assert names("", "Q7747") == ["both.txt"]
+    # Elasticsearch holds the old entities: the re-tagged story is to be sent again.
+    assert [a.id for a in store.es_pending(10)] == [stored["putin.txt"].id]
+    rebuild_stories(store, DedupParams())
+    assert store.es_counts()["pending"] == 3  # relinked: story fields may have changed
 
 
 def test_store_opened_by_a_newer_newsmon_is_refused(tmp_path: Path) -> None:
