@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.runtime import task_run
 
 from connectors.decode import decode_batch
 from connectors.elasticsearch import ElasticsearchSink
@@ -22,11 +23,18 @@ from enrich.boilerplate import load_rules
 from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
 from enrich.entities import ner_for, tag_articles, tagger_for
 from enrich.extract import extract_batch
+from flows.events import emit_alert_sent, emit_new_stories
+from newsmon.alerts.channels import open_channels
+from newsmon.alerts.check import check_new_stories, close_digests
+from newsmon.alerts.delivery import RetryPolicy, deliver
+from newsmon.alerts.rules import load_alert_rules
 from newsmon.errors import StoreError
 from newsmon.records import (
+    AlertRecord,
     Article,
     CleanItem,
     DecodedItem,
+    DeliveryReport,
     Fingerprint,
     RawItem,
     Rejection,
@@ -132,6 +140,56 @@ def store_task(
         store.close()
 
 
+@task(name="check-alerts", cache_policy=NO_CACHE)
+def alerts_task(settings: Settings, run_id: str) -> list[AlertRecord]:
+    """Check the alert rules against new stories, record what fired, emit story events."""
+    store = open_store(settings)
+    try:
+        checked = check_new_stories(store, load_alert_rules(settings.alert_rules), settings, run_id)
+    finally:
+        store.close()
+    emit_new_stories(checked.new_stories)
+    return checked.alerts
+
+
+class DeliveryIncomplete(Exception):
+    """Some deliveries failed and will be retried (the task's retries, then later runs)."""
+
+
+def _retry_if_incomplete(task: Any, task_run: Any, state: State[Any]) -> bool:
+    return isinstance(state.data, DeliveryIncomplete)
+
+
+@task(name="deliver-alerts", cache_policy=NO_CACHE, retry_condition_fn=_retry_if_incomplete)
+def deliver_task(settings: Settings) -> DeliveryReport:
+    """Close finished digest days and send every due delivery in the outbox."""
+    rules = load_alert_rules(settings.alert_rules)
+    store = open_store(settings)
+    channels = open_channels(settings)
+    try:
+        close_digests(store, rules, settings)
+        report = deliver(
+            store, channels, rules, RetryPolicy.from_settings(settings), on_sent=emit_alert_sent
+        )
+    finally:
+        for channel in channels.values():
+            channel.close()
+        store.close()
+    # Raising makes Prefect retry after the next backoff step; the last try returns instead,
+    # leaving what still failed pending for a later run or `newsmon alerts retry`.
+    if report.retrying and task_run.run_count <= settings.alert_run_retries:
+        raise DeliveryIncomplete("; ".join(report.errors))
+    return report
+
+
+def _deliver_with_retries(settings: Settings) -> DeliveryReport:
+    retries = settings.alert_run_retries
+    delays = [
+        settings.alert_backoff[min(i, len(settings.alert_backoff) - 1)] for i in range(retries)
+    ]
+    return deliver_task.with_options(retries=retries, retry_delay_seconds=delays)(settings)
+
+
 class _Clock:
     """Wall time and item counts per stage over a run."""
 
@@ -161,6 +219,8 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
     stored = known = read = es_indexed = 0
     # After one failed attempt a run stops trying: every batch would wait for the timeout.
     es = SyncResult()
+    alert_ids: list[int] = []
+    delivery = DeliveryReport()
     try:
         with clock.stage("discover", len(paths)):
             found = discover_task(paths)
@@ -197,6 +257,11 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
                     es = index_task(settings, run_id)
                 es_indexed += es.indexed
                 rejected.extend(es.rejected)
+            with clock.stage("check-alerts", len(result.new_ids)):
+                alert_ids += [alert.id for alert in alerts_task(settings, run_id)]
+            if not delivery.retrying:
+                with clock.stage("deliver-alerts", 0):
+                    delivery.add(_deliver_with_retries(settings))
             read += len(loaded.items) + len(loaded.rejections)
             stored += len(result.new_ids)
             known += len(result.known_ids)
@@ -221,6 +286,8 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
             es_indexed=es_indexed if settings.elasticsearch_url else None,
             es_pending=es.pending,
             es_error=es.error,
+            alerts=store.alerts_by_id(alert_ids),
+            delivery=delivery,
         )
         store.finish_run(summary)
         return summary

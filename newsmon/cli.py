@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from newsmon.errors import StoreError
 from newsmon.export import article_json
-from newsmon.records import RunSummary
+from newsmon.records import AlertRecord, AlertState, DeliveryState, DeliveryStatus, RunSummary
 from newsmon.settings import Settings, load_settings
 from newsmon.store.base import Store
 
@@ -72,6 +72,72 @@ def _entity_taggers(settings: Settings) -> tuple[Any, Any]:
         raise _Failed(f"bad settings: {exc}") from exc
 
 
+def _alert_rules(settings: Settings) -> Any:
+    from newsmon.alerts.rules import RulesError, load_alert_rules
+
+    try:
+        return load_alert_rules(settings.alert_rules)
+    except RulesError as exc:
+        raise _Failed(f"bad alert rules: {exc}") from exc
+
+
+def _delivery_words(delivery: DeliveryStatus) -> str:
+    what = f"{delivery.channel} {'digest ' if delivery.kind == 'digest' else ''}"
+    if delivery.state == DeliveryState.SENT:
+        return what + "sent" + (f" ({delivery.last_error})" if delivery.last_error else "")
+    if delivery.state == DeliveryState.GIVEN_UP:
+        return what + f"given up: {delivery.last_error}"
+    if delivery.attempts == 0 or not delivery.last_error:
+        return what + "pending"
+    when = delivery.next_attempt_at.strftime("%H:%M:%S") if delivery.next_attempt_at else "?"
+    return what + f"pending after {delivery.attempts} tries ({delivery.last_error}; next {when})"
+
+
+def describe_alert(alert: AlertRecord) -> str:
+    """One line: the rule, the story's headline, and what became of each channel's message."""
+    if alert.deliveries:
+        fate = ", ".join(_delivery_words(d) for d in alert.deliveries)
+    elif alert.state == AlertState.RECORDED:
+        fate = "recorded only: no channel configured"
+    elif alert.state == AlertState.THROTTLED:
+        fate = "throttled: inside the rule's throttle window, not sent"
+    elif alert.state == AlertState.DIGEST:
+        fate = "waits for the daily digest"
+    else:
+        fate = str(alert.state)
+    return f"alert {alert.rule}: {alert.title} [{alert.article_id}] — {fate}"
+
+
+_SUMMARY_ALERT_LINES = 10
+
+
+def _print_alerts(summary: RunSummary) -> None:
+    by_rule: dict[str, list[AlertRecord]] = {}
+    for alert in summary.alerts:
+        by_rule.setdefault(alert.rule, []).append(alert)
+    shown = 0
+    for rule, fired in by_rule.items():
+        n = len(fired)
+        stories = f"{n} new {'story' if n == 1 else 'stories'}"
+        if all(a.state == AlertState.DIGEST for a in fired):
+            click.echo(f"alerts {rule}: {stories}, kept for the daily digest")
+            continue
+        click.echo(f"alerts {rule}: {stories}")
+        for alert in fired:
+            if shown == _SUMMARY_ALERT_LINES:
+                click.echo("  … (all of them: newsmon alerts)")
+            if shown >= _SUMMARY_ALERT_LINES:
+                break
+            click.echo("  " + describe_alert(alert).removeprefix(f"alert {rule}: "))
+            shown += 1
+    report = summary.delivery
+    if report and (report.sent or report.retrying or report.given_up):
+        click.echo(
+            f"deliveries: {report.sent} sent, {report.retrying} to retry, "
+            f"{report.given_up} given up"
+        )
+
+
 def _quiet_prefect(verbose: bool) -> None:
     # Must happen before prefect is imported: its settings are read from the environment.
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -101,6 +167,7 @@ def _print_summary(summary: RunSummary, verbose: bool) -> None:
         )
     elif summary.es_indexed is not None:
         click.echo(f"elasticsearch: {summary.es_indexed} indexed, {summary.es_pending} pending")
+    _print_alerts(summary)
     if verbose:
         for timing in summary.timings:
             click.echo(f"  {timing.stage:<15} {timing.items_in:>7} in  {timing.seconds:8.3f} s")
@@ -135,7 +202,9 @@ def run(paths: tuple[Path, ...], db: Path | None, config: Path | None, verbose: 
     """
     settings = _settings(db, config)
     _quiet_prefect(verbose or settings.show_prefect_logs)
-    _entity_taggers(settings)  # a bad gazetteer or model folder stops here, before the flow
+    # A bad gazetteer, model folder or rules file stops here, before the flow.
+    _entity_taggers(settings)
+    _alert_rules(settings)
     from flows.ingest import ingest_files
 
     targets = [str(p) for p in paths] or ["seeds"]
@@ -427,6 +496,168 @@ def es_status(db: Path | None, config: Path | None) -> None:
     finally:
         store.close()
     click.echo(" ".join(f"{state}={n}" for state, n in sorted(counts.items())))
+
+
+def _alert_json(alert: AlertRecord) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "rule": alert.rule,
+        "article_id": alert.article_id,
+        "cluster_id": alert.cluster_id,
+        "title": alert.title,
+        "matched_at": alert.matched_at.isoformat(),
+        "run_id": alert.run_id,
+        "state": str(alert.state),
+        "deliveries": [
+            {
+                "channel": d.channel,
+                "kind": d.kind,
+                "target": d.target,
+                "state": str(d.state),
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+            }
+            for d in alert.deliveries
+        ],
+    }
+
+
+@cli.group(invoke_without_command=True)
+@_store_options
+@click.option("--rule", help="Only this rule's alerts.")
+@click.option("-n", "--limit", default=20, show_default=True, help="Most alerts to show.")
+@click.option("--unsent", is_flag=True, help="Only alerts with a message not sent yet.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per alert.")
+@click.pass_context
+def alerts(
+    ctx: click.Context,
+    db: Path | None,
+    config: Path | None,
+    rule: str | None,
+    limit: int,
+    unsent: bool,
+    as_json: bool,
+) -> None:
+    """List alerts, newest first, with each channel's delivery state.
+
+    Rules are in deploy/alerts.yml (NEWSMON_ALERT_RULES); `newsmon run` checks them
+    against every new story and sends through the configured channels.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    store = _open(_settings(db, config))
+    try:
+        found = store.alerts(rule=rule, limit=limit, unsent=unsent)
+        counts = store.delivery_counts()
+    finally:
+        store.close()
+    for alert in found:
+        if as_json:
+            click.echo(json.dumps(_alert_json(alert), ensure_ascii=False))
+        else:
+            click.echo(f"{alert.matched_at:%Y-%m-%d %H:%M:%S}  {describe_alert(alert)}")
+    if not as_json:
+        if not found:
+            click.echo("no alerts", err=True)
+        click.echo("outbox: " + ", ".join(f"{n} {state}" for state, n in counts.items()), err=True)
+
+
+@alerts.command("retry")
+@_store_options
+@click.option("--given-up", is_flag=True, help="Also try again what was given up.")
+def alerts_retry(db: Path | None, config: Path | None, given_up: bool) -> None:
+    """Send every pending alert now (ignoring backoff), and any finished day's digest.
+
+    \b
+    Exit status: 0 every message tried was sent, 1 some failed (to retry or given up),
+    2 could not run (bad settings, store, rules).
+    """
+    from datetime import UTC, datetime
+
+    from newsmon.alerts.channels import channel_problems, open_channels
+    from newsmon.alerts.check import close_digests
+    from newsmon.alerts.delivery import RetryPolicy, deliver
+
+    settings = _settings(db, config)
+    rules = _alert_rules(settings)
+    store = _open(settings)
+    channels = open_channels(settings)
+    on_sent = None
+    if os.environ.get("PREFECT_API_URL"):
+        # Only with a server to hear them: emitting would otherwise start a temporary one.
+        from flows.events import emit_alert_sent
+
+        on_sent = emit_alert_sent
+    try:
+        if given_up:
+            click.echo(f"requeued: {store.requeue_given_up(datetime.now(UTC))} given-up deliveries")
+        digests = close_digests(store, rules, settings)
+        report = deliver(
+            store,
+            channels,
+            rules,
+            RetryPolicy.from_settings(settings),
+            ignore_backoff=True,
+            on_sent=on_sent,
+        )
+        counts = store.delivery_counts()
+    finally:
+        for channel in channels.values():
+            channel.close()
+        store.close()
+    for name, problem in channel_problems(settings).items():
+        click.echo(f"{name}: {problem}", err=True)
+    click.echo(
+        f"sent {report.sent}, to retry {report.retrying}, given up {report.given_up}"
+        + (f" ({digests} digest messages written)" if digests else "")
+        + f"; outbox: {counts['pending']} pending, {counts['given-up']} given up"
+    )
+    sys.exit(EXIT_SOME_REJECTED if report.retrying or report.given_up else EXIT_OK)
+
+
+@alerts.command("rules")
+@click.option("--config", type=click.Path(path_type=Path), help="TOML settings file.")
+def alerts_rules(config: Path | None) -> None:
+    """Check the rules file and show each rule with entity names and where it sends."""
+    from enrich.entities import tagger_for
+    from newsmon.alerts.channels import channel_problems, channel_targets
+
+    settings = _settings(None, config)
+    rules = _alert_rules(settings)
+    entities = tagger_for(settings.gazetteer).gazetteer.entities
+    labels = {i: e.label("en") for i, e in entities.items()}
+    problems = channel_problems(settings)
+    unknown = 0
+    for rule in rules:
+        click.echo(f"{rule.name}: {rule.description}".rstrip(": "))
+        for field in ("all_of", "any_of", "none_of"):
+            ids = getattr(rule, field)
+            if ids:
+                named = ", ".join(f"{i} ({labels.get(i, 'not in the gazetteer')})" for i in ids)
+                unknown += sum(i not in labels for i in ids)
+                click.echo(f"  {field}: {named}")
+        for field in ("query", "lang"):
+            if getattr(rule, field):
+                click.echo(f"  {field}: {getattr(rule, field)}")
+        mode = (
+            "daily digest"
+            if rule.digest
+            else "each new " + ("story" if rule.new_story_only else "copy")
+        )
+        if rule.throttle:
+            mode += f", at most one per {rule.throttle:g} s"
+        click.echo(f"  sends: {mode}")
+        targets = {t.channel: t.target for t in channel_targets(rule, settings)}
+        for name in rule.channels:
+            where = targets.get(name) or problems.get(name) or "no recipients"
+            click.echo(f"  {name}: {where}")
+    if unknown:
+        click.echo(
+            f"{unknown} entity ids are not in the gazetteer: those rules cannot match", err=True
+        )
+        sys.exit(EXIT_SOME_REJECTED)
 
 
 def main() -> None:

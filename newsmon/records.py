@@ -180,6 +180,9 @@ class RunSummary:
     es_indexed: int | None = None
     es_pending: int = 0
     es_error: str | None = None
+    # Alerts the rules fired on this run's stories, and what delivery did with the outbox.
+    alerts: list[AlertRecord] = field(default_factory=list)
+    delivery: DeliveryReport | None = None
 
     @property
     def status(self) -> str:
@@ -187,6 +190,25 @@ class RunSummary:
         if self.error:
             return "failed"
         return "ok" if not self.rejected else "some-rejected"
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    """What one pass over the outbox did: messages sent, to be retried, given up."""
+
+    sent: int = 0
+    retrying: int = 0
+    given_up: int = 0
+    errors: list[str] = field(default_factory=list)  # one line per failed attempt
+    sent_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (key, rule, channel)
+
+    def add(self, other: DeliveryReport) -> None:
+        """Fold a later pass into this one (retrying: what the later pass left to retry)."""
+        self.sent += other.sent
+        self.retrying = other.retrying
+        self.given_up += other.given_up
+        self.errors += other.errors
+        self.sent_keys += other.sent_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,3 +231,116 @@ class RejectionRecord:
     stage: str
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelTarget:
+    """Where one channel of a rule delivers: `email` to addresses, `webhook` to its URL."""
+
+    channel: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """A rule that matched a newly stored article, as the alerts stage hands it to the store.
+
+    story_key is what makes the alert unique for its rule: the story (cluster) id when the
+    rule alerts once per story, the article id when every copy counts.
+    """
+
+    rule: str
+    article_id: str
+    story_key: str
+    channels: tuple[ChannelTarget, ...]
+    throttle_seconds: float = 0.0
+    digest: bool = False
+
+
+class AlertState(StrEnum):
+    """What became of a rule match."""
+
+    QUEUED = "queued"  # deliveries were written to the outbox
+    RECORDED = "recorded"  # no channel configured: kept and shown, nothing to send
+    THROTTLED = "throttled"  # within the rule's throttle window of its previous alert
+    DIGEST = "digest"  # waits for its day's digest
+
+
+class DeliveryState(StrEnum):
+    """Where a delivery stands in the outbox."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    GIVEN_UP = "given-up"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    """One channel's delivery of an alert (or of the digest it went into)."""
+
+    id: int
+    channel: str
+    target: str
+    state: DeliveryState
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+    kind: str = "alert"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert as kept in the store: the rule, the story and each channel's delivery."""
+
+    id: int
+    rule: str
+    article_id: str
+    cluster_id: str
+    title: str
+    matched_at: datetime
+    run_id: str | None
+    state: AlertState
+    deliveries: tuple[DeliveryStatus, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed outbox entry: one message to one channel, about one alert or one digest."""
+
+    id: int
+    key: str
+    rule: str
+    channel: str
+    kind: str  # "alert" or "digest"
+    target: str
+    attempts: int
+    digest_day: str | None
+    article_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryBrief:
+    """What an alert message says about one story."""
+
+    id: str
+    cluster_id: str
+    title: str
+    lead: str
+    lang: str
+    url: str | None
+    sources: tuple[str, ...]
+    entities: tuple[tuple[str, str, str], ...]  # (id, label, type)
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    """One message to send: an alert about one story, or a rule's digest of a day."""
+
+    key: str
+    rule: str
+    description: str
+    kind: str
+    stories: tuple[StoryBrief, ...]
+    day: str | None = None

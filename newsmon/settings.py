@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -106,9 +108,69 @@ class Settings(BaseSettings):
     es_max_retries: int = Field(
         default=3, ge=0, description="Retries for 429, 5xx and connection errors, with backoff."
     )
+    alert_rules: Path | None = Field(
+        default=None, description="Alert rules YAML; default deploy/alerts.yml."
+    )
+    alert_timezone: str = Field(
+        default="UTC", description="Time zone whose calendar days the daily digests cover."
+    )
+    alert_backoff: tuple[PositiveFloat, ...] = Field(
+        default=(5, 30, 120, 600, 1800, 3600),
+        min_length=1,
+        description="Seconds before retry 1, 2, ... of a failed delivery; the last one repeats.",
+    )
+    alert_max_attempts: PositiveInt = Field(
+        default=12, description="Attempts before a delivery is given up (with its last error)."
+    )
+    alert_run_retries: int = Field(
+        default=2, ge=0, description="Delivery retries within one run (Prefect task retries)."
+    )
+    alert_lease_seconds: PositiveFloat = Field(
+        default=300,
+        description="How long a claimed delivery is reserved for its sender (crash recovery).",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: no email.")
+    smtp_port: int | None = Field(
+        default=None, gt=0, lt=65536, description="Default 587 (starttls), 465 (ssl), 25 (none)."
+    )
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="STARTTLS upgrade, TLS from the start, or plain."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP AUTH user.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP AUTH password.")
+    smtp_ca_certs: Path | None = Field(default=None, description="CA bundle for the SMTP TLS.")
+    smtp_timeout: PositiveFloat = Field(default=30.0, description="Seconds per SMTP operation.")
+    alert_email_from: str = Field(
+        default="newsmon@localhost", description="From address of alert emails."
+    )
+    alert_email_to: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Recipients (comma-separated) for rules that name none of their own.",
+    )
+    webhook_url: str | None = Field(default=None, description="Alert webhook; unset: none.")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret for the X-Signature HMAC-SHA256 header."
+    )
+    webhook_timeout: PositiveFloat = Field(default=10.0, description="Seconds per request.")
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."
     )
+
+    @field_validator("alert_email_to", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("alert_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as UTC)") from exc
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from newsmon.records import (
+    AlertRecord,
     Article,
+    ChannelTarget,
+    Delivery,
     Fingerprint,
     Rejection,
     RejectionRecord,
+    RuleMatch,
     RunSummary,
     StoreResult,
     StoryCopies,
@@ -122,6 +127,76 @@ class Store(Protocol):
 
     def last_run_id(self) -> str | None:
         """Id of the most recently started run, if any."""
+        ...
+
+    def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
+        """Stored articles with their entities, in the order asked for (unknown ids left out)."""
+        ...
+
+    def alert_queue(self, limit: int) -> list[Article]:
+        """Stored articles the alert rules have not been checked against yet, oldest first."""
+        ...
+
+    def record_alerts(
+        self, run_id: str | None, checked: Sequence[str], found: Sequence[RuleMatch], now: datetime
+    ) -> tuple[list[AlertRecord], list[str]]:
+        """Dequeue checked articles and record their matches; (new alerts, ids dequeued)."""
+        ...
+
+    def undigested(self, rule: str) -> list[tuple[int, datetime]]:
+        """A digest rule's alerts not yet in a digest: (alert id, matched at), oldest first."""
+        ...
+
+    def add_digest(
+        self,
+        rule: str,
+        day: str,
+        alert_ids: Sequence[int],
+        channels: Sequence[ChannelTarget],
+        now: datetime,
+    ) -> int:
+        """Write one digest delivery per channel for a rule's day; returns how many."""
+        ...
+
+    def claim_deliveries(
+        self,
+        owner: str,
+        channels: Sequence[str],
+        now: datetime,
+        lease_seconds: float,
+        after_id: int = 0,
+        limit: int = 50,
+        ignore_backoff: bool = False,
+    ) -> list[Delivery]:
+        """Reserve due, unreserved pending deliveries for this sender (an attempt each)."""
+        ...
+
+    def mark_sent(self, delivery_id: int, at: datetime, note: str | None = None) -> None:
+        """Record that the channel accepted the message (note: what it said, if anything)."""
+        ...
+
+    def mark_failed(
+        self, delivery_id: int, owner: str, error: str, retry_at: datetime | None
+    ) -> None:
+        """Record a failed attempt: pending again from retry_at, or given up when None."""
+        ...
+
+    def requeue_given_up(self, now: datetime) -> int:
+        """Make every given-up delivery pending again."""
+        ...
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Deliveries per state: pending, sent, given-up."""
+        ...
+
+    def alerts(
+        self, rule: str | None = None, limit: int = 50, unsent: bool = False
+    ) -> list[AlertRecord]:
+        """Alerts, newest first, with their deliveries."""
+        ...
+
+    def alerts_by_id(self, ids: Sequence[int]) -> list[AlertRecord]:
+        """Alerts with their deliveries, in the order asked for."""
         ...
 
     def close(self) -> None:

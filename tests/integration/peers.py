@@ -1,12 +1,33 @@
-"""Helpers for the integration suite: the CLI as a subprocess, and where Elasticsearch is."""
+"""Peers for the integration suite: the CLI as a subprocess, Elasticsearch, SMTP, a webhook."""
 
 from __future__ import annotations
 
+import email.policy
+import ipaddress
+import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def newsmon(
@@ -40,3 +61,200 @@ class ElasticsearchTarget:
             "NEWSMON_ES_ALIAS": self.alias,
             "NEWSMON_ES_TEMPLATE": str(self.template),
         }
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a peer, or for a receiver that is down)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key: (cert.pem, key.pem)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class SmtpPeer:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it accepts.
+
+    refuse: replies for the next DATA commands instead of accepting (e.g. "451 4.3.0 busy").
+    """
+
+    port: int
+    security: str
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refuse: list[str] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse:
+            return self.refuse.pop(0)
+        parsed = BytesParser(policy=email.policy.default).parsebytes(envelope.original_content)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 2.0.0 OK"
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
+        if ok:
+            self.logins.append(mechanism)
+        return AuthResult(success=ok, handled=False)
+
+    def settings(self, cert: Path | None) -> dict[str, Any]:
+        """Settings that make newsmon send to this peer."""
+        return {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.port,
+            "smtp_security": self.security,
+            "smtp_username": SMTP_USER if self.security != "none" else None,
+            "smtp_password": SMTP_PASSWORD if self.security != "none" else None,
+            "smtp_ca_certs": cert,
+            "smtp_timeout": 5.0,
+            "alert_email_from": "newsmon@monitor.example.org",
+            "alert_email_to": ("analysts@example.org", "desk@example.org"),
+        }
+
+
+SMTP_USER = "newsmon"
+SMTP_PASSWORD = "s3cret-pass"
+
+
+@contextmanager
+def smtp_peer(
+    security: str = "none", cert: tuple[Path, Path] | None = None, port: int | None = None
+) -> Iterator[SmtpPeer]:
+    """Run an SMTP peer: plain, STARTTLS (required, with AUTH) or implicit TLS (with AUTH)."""
+    peer = SmtpPeer(port or free_port(), security)
+    options: dict[str, Any] = {}
+    if security != "none":
+        assert cert is not None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert)
+        options = {"authenticator": peer.authenticate, "auth_require_tls": True}
+        if security == "starttls":
+            options.update(tls_context=context, require_starttls=True)
+        else:
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; this socket is TLS from the start.
+            options.update(ssl_context=context, auth_require_tls=False)
+    controller = Controller(peer, hostname="127.0.0.1", port=peer.port, **options)
+    controller.start()
+    try:
+        yield peer
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Received:
+    """One request the webhook peer got."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookPeer:
+    """A real HTTP server on loopback that records POSTs and answers as scripted.
+
+    script: what to do for the next requests, one entry each: an HTTP status to answer,
+    or ("sleep", seconds) to hang before answering 200. Then 200.
+    on_request: called with each request before it is answered (e.g. to kill the sender).
+    """
+
+    url: str = ""
+    received: list[Received] = field(default_factory=list)
+    script: list[Any] = field(default_factory=list)
+    delay: float = 0.0
+    on_request: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def accepted_keys(self) -> list[str]:
+        """Idempotency keys of the requests answered 2xx, in order."""
+        return [
+            r.headers["idempotency-key"]
+            for r in self.received
+            if r.headers.get("x-status") == "200"
+        ]
+
+
+@contextmanager
+def webhook_peer(port: int | None = None) -> Iterator[WebhookPeer]:
+    """Run a webhook receiver on loopback (on a given port, to bring a 'down' one up)."""
+    peer = WebhookPeer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            with peer.lock:
+                action = peer.script.pop(0) if peer.script else 200
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            record = Received(headers, body)
+            with peer.lock:
+                peer.received.append(record)
+            if peer.on_request:
+                peer.on_request(record)
+            if isinstance(action, tuple):
+                # Processed (status recorded) but answered too late for the sender.
+                record.headers["x-status"] = "200"
+                time.sleep(action[1])
+                action = 200
+            time.sleep(peer.delay)
+            record.headers["x-status"] = str(action)
+            payload = b"ok" if action == 200 else f"scripted {action}".encode()
+            try:
+                self.send_response(action)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender gave up waiting (a timeout test) or was killed
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
+    peer.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/newsmon"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,84 @@
+"""Prefect events newsmon emits, for automations: a new story, an alert sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prefect.events import emit_event
+
+from newsmon.records import AlertMessage, Article, Delivery
+
+STORY_NEW = "newsmon.story.new"
+ALERT_SENT = "newsmon.alert.sent"
+_NAME_CHARS = 120
+
+
+def emit_new_stories(articles: Sequence[Article]) -> int:
+    """One `newsmon.story.new` event per new story, its entities as related resources.
+
+    An automation matches a story's entities with `match_related` on role `entity` and id
+    `newsmon.entity.<id>` (see deploy/prefect/putin-xi-automation.yaml).
+    """
+    emitted = 0
+    for article in articles:
+        event = emit_event(
+            STORY_NEW,
+            resource={
+                "prefect.resource.id": f"newsmon.story.{article.cluster_id or article.id}",
+                "prefect.resource.name": article.title[:_NAME_CHARS],
+                "newsmon.lang": article.lang,
+            },
+            related=[
+                {
+                    "prefect.resource.id": f"newsmon.entity.{tag.id}",
+                    "prefect.resource.role": "entity",
+                    "prefect.resource.name": tag.label,
+                }
+                for tag in article.entities
+            ],
+            payload={
+                "article_id": article.id,
+                "cluster_id": article.cluster_id or article.id,
+                "title": article.title,
+                "url": article.url,
+                "lang": article.lang,
+                "source": article.source,
+                "entity_ids": [tag.id for tag in article.entities],
+            },
+        )
+        emitted += event is not None
+    return emitted
+
+
+def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:
+    """A `newsmon.alert.sent` event for a delivered message."""
+    first = message.stories[0]
+    emit_event(
+        ALERT_SENT,
+        resource={
+            "prefect.resource.id": f"newsmon.alert.{delivery.key}",
+            "prefect.resource.name": f"{delivery.rule} via {delivery.channel}",
+        },
+        related=[
+            {
+                "prefect.resource.id": f"newsmon.rule.{delivery.rule}",
+                "prefect.resource.role": "rule",
+            },
+            *(
+                {
+                    "prefect.resource.id": f"newsmon.story.{story.cluster_id}",
+                    "prefect.resource.role": "story",
+                }
+                for story in message.stories
+            ),
+        ],
+        payload={
+            "rule": delivery.rule,
+            "channel": delivery.channel,
+            "kind": delivery.kind,
+            "idempotency_key": delivery.key,
+            "day": delivery.digest_day,
+            "story_ids": [story.id for story in message.stories],
+            "headline": first.title,
+        },
+    )

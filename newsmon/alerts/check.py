@@ -1,0 +1,91 @@
+"""The alerts stage: check the rules against newly stored stories and record what fired."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from newsmon.alerts.channels import channel_targets
+from newsmon.alerts.rules import AlertRule, matching_rules
+from newsmon.records import AlertRecord, Article, RuleMatch
+from newsmon.settings import Settings
+from newsmon.store.base import Store
+
+
+@dataclass(slots=True)
+class AlertCheck:
+    """What one pass over the alert queue did."""
+
+    checked: int = 0
+    alerts: list[AlertRecord] = field(default_factory=list)
+    new_stories: list[Article] = field(default_factory=list)  # first copies, for events
+
+
+def rule_matches(
+    rules: Sequence[AlertRule], articles: Sequence[Article], settings: Settings
+) -> list[RuleMatch]:
+    """Every (rule, article) match, with the story key and the channels it goes to."""
+    targets = {rule.name: channel_targets(rule, settings) for rule in rules}
+    found = []
+    for article in articles:
+        for rule in matching_rules(rules, article):
+            story_key = (article.cluster_id or article.id) if rule.new_story_only else article.id
+            found.append(
+                RuleMatch(
+                    rule=rule.name,
+                    article_id=article.id,
+                    story_key=story_key,
+                    channels=targets[rule.name],
+                    throttle_seconds=rule.throttle,
+                    digest=rule.digest is not None,
+                )
+            )
+    return found
+
+
+def check_new_stories(
+    store: Store,
+    rules: Sequence[AlertRule],
+    settings: Settings,
+    run_id: str | None,
+    now: datetime | None = None,
+) -> AlertCheck:
+    """Check every queued story (this run's and any left by an interrupted run) once."""
+    result = AlertCheck()
+    while articles := store.alert_queue(settings.batch_size):
+        when = now or datetime.now(UTC)
+        found = rule_matches(rules, articles, settings)
+        alerts, taken = store.record_alerts(run_id, [a.id for a in articles], found, when)
+        result.checked += len(taken)
+        result.alerts += alerts
+        mine = set(taken)
+        result.new_stories += [a for a in articles if a.id in mine and a.duplicate_of is None]
+    return result
+
+
+def close_digests(
+    store: Store, rules: Sequence[AlertRule], settings: Settings, now: datetime | None = None
+) -> int:
+    """Write the digest deliveries of every finished day; returns how many were written."""
+    zone = ZoneInfo(settings.alert_timezone)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    written = 0
+    for rule in rules:
+        if rule.digest is None:
+            continue
+        waiting = [
+            (at.astimezone(zone).date(), alert_id) for alert_id, at in store.undigested(rule.name)
+        ]
+        finished = sorted(item for item in waiting if item[0] < today)
+        for day, items in groupby(finished, key=lambda item: item[0]):
+            written += store.add_digest(
+                rule.name,
+                day.isoformat(),
+                [alert_id for _, alert_id in items],
+                channel_targets(rule, settings),
+                now or datetime.now(UTC),
+            )
+    return written

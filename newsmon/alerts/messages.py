@@ -1,0 +1,106 @@
+"""What an alert says: story briefs, the email's subject and parts, the webhook's JSON body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from newsmon.records import AlertMessage, Article, StoryBrief
+
+_LEAD_CHARS = 400
+_RTL_LANGS = {"ar", "fa", "ur", "he"}
+
+
+def brief(article: Article, sources: list[str]) -> StoryBrief:
+    """The part of a story an alert carries: headline, lead, link, sources, entities."""
+    lead = article.text.strip()
+    if len(lead) > _LEAD_CHARS:
+        lead = lead[:_LEAD_CHARS].rsplit(" ", 1)[0] + " …"
+    return StoryBrief(
+        id=article.id,
+        cluster_id=article.cluster_id or article.id,
+        title=article.title,
+        lead=lead,
+        lang=article.lang,
+        url=article.url,
+        sources=tuple(sources or [article.source]),
+        entities=tuple((tag.id, tag.label, tag.type) for tag in article.entities),
+        published_at=article.published_at,
+    )
+
+
+def subject(message: AlertMessage) -> str:
+    """Email subject: the rule and the headline (or the digest's day and size)."""
+    if message.kind == "digest":
+        n = len(message.stories)
+        return f"[newsmon] {message.rule}: {message.day}: {n} {'story' if n == 1 else 'stories'}"
+    return f"[newsmon] {message.rule}: {message.stories[0].title}"
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("newsmon.alerts", "templates"),
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _direction(message: AlertMessage) -> tuple[str, str]:
+    langs = [story.lang for story in message.stories]
+    lang = max(set(langs), key=langs.count) if langs else "en"
+    return lang, "rtl" if lang in _RTL_LANGS else "ltr"
+
+
+def render(message: AlertMessage, fmt: str) -> str:
+    """The message as plain text (fmt `txt`) or HTML (`html`, right-to-left for Arabic)."""
+    lang, direction = _direction(message)
+    template = _templates().get_template(f"alert.{fmt}.j2")
+    return template.render(
+        message=message,
+        subject=subject(message),
+        lang=lang,
+        dir=direction,
+        rtl_langs=_RTL_LANGS,
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _story_json(story: StoryBrief) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "cluster_id": story.cluster_id,
+        "headline": story.title,
+        "lead": story.lead,
+        "lang": story.lang,
+        "url": story.url,
+        "sources": list(story.sources),
+        "entities": [{"id": i, "label": label, "type": t} for i, label, t in story.entities],
+        "published_at": _iso(story.published_at),
+    }
+
+
+def webhook_payload(message: AlertMessage, sent_at: datetime) -> dict[str, Any]:
+    """The webhook's JSON body: an alert carries `story`, a digest `stories` and `day`."""
+    body: dict[str, Any] = {
+        "type": f"newsmon.{message.kind}",
+        "idempotency_key": message.key,
+        "rule": message.rule,
+        "rule_description": message.description,
+        "sent_at": sent_at.isoformat(),
+    }
+    if message.kind == "digest":
+        body["day"] = message.day
+        body["stories"] = [_story_json(story) for story in message.stories]
+    else:
+        body["story"] = _story_json(message.stories[0])
+    return body

@@ -1,0 +1,168 @@
+"""Alert rules: the YAML file's schema, loading with clear errors, and matching an article."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from enrich.arabic import clitic_variants, normalize_text, query_groups, words
+from newsmon.records import Article
+
+DEFAULT_RULES = Path(__file__).resolve().parent.parent.parent / "deploy" / "alerts.yml"
+ChannelName = Literal["email", "webhook"]
+CHANNELS: tuple[ChannelName, ...] = ("email", "webhook")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+Names = Annotated[tuple[str, ...], Field(default=())]
+
+
+def _as_tuple(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
+
+
+class AlertRule(BaseModel):
+    """One rule: which new stories it matches, how often it may alert, and where to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str = ""
+    enabled: bool = True
+    all_of: Names
+    any_of: Names
+    none_of: Names
+    query: str | None = None
+    lang: Names
+    new_story_only: bool = True
+    throttle: float = Field(default=0.0, ge=0)
+    digest: Literal["daily"] | None = None
+    channels: tuple[ChannelName, ...] = CHANNELS
+    email_to: Names
+
+    @field_validator("all_of", "any_of", "none_of", "lang", "email_to", "channels", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return _as_tuple(value)
+
+    @field_validator("throttle", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        """Seconds, or a number with a unit: 90s, 30m, 2h, 1d."""
+        if isinstance(value, str):
+            found = _DURATION.match(value)
+            if not found:
+                raise ValueError(f"{value!r} is not a duration such as 90s, 30m, 2h or 1d")
+            return float(found[1]) * _UNIT_SECONDS[found[2]]
+        return value
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> AlertRule:
+        if not (self.all_of or self.any_of or (self.query and self.query.strip())):
+            raise ValueError("needs all_of, any_of or query: it would alert on every story")
+        if self.query is not None and not query_groups(self.query):
+            raise ValueError(f"query {self.query!r} has no words to match")
+        return self
+
+    @property
+    def query_groups(self) -> list[list[str]]:
+        """The query as AND-ed groups of OR-ed word forms (as `newsmon search` reads it)."""
+        return query_groups(self.query) if self.query else []
+
+
+class RulesFile(BaseModel):
+    """The whole rules file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: tuple[AlertRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RulesFile:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+        return self
+
+
+class RulesError(ValueError):
+    """The rules file cannot be used; the message names the file, the rule and the reason."""
+
+
+def _describe(path: Path, data: Any, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        where = ""
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            index = loc[1]
+            rules = data.get("rules") if isinstance(data, dict) else None
+            name = (
+                rules[index].get("name")
+                if isinstance(rules, list) and isinstance(rules[index], dict)
+                else None
+            )
+            where = f"rule {name!r}" if name else f"rule #{index + 1}"
+            loc = loc[2:]
+        field = ".".join(str(part) for part in loc if not isinstance(part, int))
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {' '.join(p for p in (where, field) if p)}: {message}")
+    return "\n".join(lines)
+
+
+def load_alert_rules(path: Path | None = None) -> tuple[AlertRule, ...]:
+    """Read and check the rules file (default deploy/alerts.yml); only enabled rules."""
+    path = path or DEFAULT_RULES
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot read alert rules: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}: expected a mapping with a `rules:` list")
+    try:
+        parsed = RulesFile.model_validate(data)
+    except ValidationError as exc:
+        raise RulesError(_describe(path, data, exc)) from exc
+    return tuple(rule for rule in parsed.rules if rule.enabled)
+
+
+def article_terms(article: Article) -> frozenset[str]:
+    """Every word form of the headline and text, clitic-free forms included."""
+    text = (
+        normalize_text(article.title) + "\n" + (article.text_norm or normalize_text(article.text))
+    )
+    return frozenset(form for token in words(text) for form in clitic_variants(token))
+
+
+def matches(rule: AlertRule, article: Article, terms: frozenset[str] | None = None) -> bool:
+    """Whether the article satisfies every condition of the rule."""
+    ids = {tag.id for tag in article.entities}
+    if not ids.issuperset(rule.all_of):
+        return False
+    if rule.any_of and ids.isdisjoint(rule.any_of):
+        return False
+    if not ids.isdisjoint(rule.none_of):
+        return False
+    if rule.lang and article.lang not in rule.lang:
+        return False
+    groups = rule.query_groups
+    if groups:
+        terms = article_terms(article) if terms is None else terms
+        return all(not terms.isdisjoint(group) for group in groups)
+    return True
+
+
+def matching_rules(rules: Sequence[AlertRule], article: Article) -> list[AlertRule]:
+    """The rules an article matches, in file order."""
+    terms = article_terms(article) if any(rule.query for rule in rules) else frozenset()
+    return [rule for rule in rules if matches(rule, article, terms)]

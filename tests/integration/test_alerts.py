@@ -1,0 +1,409 @@
+"""Alerts end to end: the real Prefect engine, a real SMTP server and a webhook on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from peers import (
+    SmtpPeer,
+    free_port,
+    newsmon,
+    self_signed_cert,
+    smtp_peer,
+    webhook_peer,
+)
+from prefect.client.orchestration import get_client
+from prefect.events.filters import EventFilter, EventNameFilter
+from prefect.server.events.schemas.automations import EventTrigger
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.ingest import ingest_files
+from newsmon.alerts.channels import open_channels
+from newsmon.alerts.check import close_digests
+from newsmon.alerts.delivery import RetryPolicy, deliver
+from newsmon.alerts.rules import load_alert_rules
+from newsmon.records import AlertRecord, Article
+from newsmon.settings import Settings
+from newsmon.store import open_store
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+LEADERS = {"Q7747", "Q15031"}
+SECRET = "shared-webhook-secret"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+def _settings(
+    tmp_path: Path, smtp: SmtpPeer | None, hook_url: str | None, **extra: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "db": tmp_path / "store.db",
+        "webhook_url": hook_url,
+        "webhook_secret": SECRET,
+        "webhook_timeout": 2.0,
+        "alert_backoff": (0.2, 0.4),
+        "alert_run_retries": 2,
+        "alert_lease_seconds": 30,
+    }
+    if smtp:
+        values.update(smtp.settings(extra.pop("cert", None)))
+    values.update(extra)
+    return Settings(**values)
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    """The settings as NEWSMON_* variables for a `newsmon` subprocess."""
+    env = {}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        if name in Settings.model_fields and value != Settings.model_fields[name].default:
+            if hasattr(value, "get_secret_value"):
+                value = value.get_secret_value()
+            if isinstance(value, tuple):
+                value = json.dumps(list(value)) if name != "alert_email_to" else ",".join(value)
+            env[f"NEWSMON_{name.upper()}"] = str(value)
+    return env
+
+
+def _ids(article: Article) -> set[str]:
+    return {tag.id for tag in article.entities}
+
+
+def _putin_xi(alerts: list[AlertRecord]) -> list[AlertRecord]:
+    return [a for a in alerts if a.rule == "putin-xi"]
+
+
+def _verify_as_receiver(received: Any) -> dict[str, Any]:
+    """What a receiver does: check the signature over timestamp and body, then parse."""
+    timestamp = received.headers["x-signature-timestamp"]
+    expected = hmac.new(
+        SECRET.encode(), timestamp.encode() + b"." + received.body, hashlib.sha256
+    ).hexdigest()
+    assert received.headers["x-signature"] == f"sha256={expected}"
+    assert abs(time.time() - int(timestamp)) < 120
+    body: dict[str, Any] = json.loads(received.body.decode("utf-8"))
+    assert body["idempotency_key"] == received.headers["idempotency-key"]
+    return body
+
+
+def _story_events(since: datetime) -> list[Any]:
+    """`newsmon.story.new` events the Prefect API recorded (it stores them asynchronously)."""
+    found: list[Any] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with get_client(sync_client=True) as client:
+            page = client.read_events(
+                EventFilter(event=EventNameFilter(name=["newsmon.story.new"])), limit=50
+            )
+        found = [e for e in page.events if e.occurred >= since]
+        if len(found) >= 8:
+            return found
+        time.sleep(0.5)
+    return found
+
+
+def test_new_putin_xi_stories_reach_email_and_webhook_once(
+    inbox: Path, fixtures: Path, tmp_path: Path, tls: tuple[Path, Path]
+) -> None:
+    for name in ("putin-only.txt", "xi-only.txt"):
+        shutil.copy(fixtures / "alerts" / name, inbox / name)
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    with smtp_peer("starttls", tls) as smtp, webhook_peer() as hook:
+        settings = _settings(tmp_path, smtp, hook.url, cert=tls[0])
+        summary = ingest_files([str(inbox)], settings)
+
+        store = open_store(settings)
+        try:
+            by_name = {Path(a.source).name: a for a in store.iter_articles()}
+        finally:
+            store.close()
+        firsts_with_both = {
+            a.id for a in by_name.values() if a.duplicate_of is None and _ids(a) >= LEADERS
+        }
+        alerted = {a.article_id for a in _putin_xi(summary.alerts)}
+        # Once per new story naming both: 4 seeds, the copy of 002 read before the seed,
+        # and the records file's Putin–Xi call.
+        assert alerted == firsts_with_both
+        assert len(alerted) == len(_putin_xi(summary.alerts)) == 6
+        assert by_name["syndicated-002.txt"].id in alerted
+        assert by_name["002_78f173c836337b59.txt"].id not in alerted  # a duplicate copy
+        assert by_name["putin-only.txt"].id not in alerted
+        assert by_name["xi-only.txt"].id not in alerted
+        for alert in _putin_xi(summary.alerts):
+            assert [(d.channel, str(d.state)) for d in alert.deliveries] == [
+                ("email", "sent"),
+                ("webhook", "sent"),
+            ]
+
+        # Email: STARTTLS, AUTH, one message per alert, both parts, Arabic intact, RTL HTML.
+        assert len(smtp.messages) == 6 and smtp.logins
+        titles = {by_name[n].title for n in by_name if by_name[n].id in alerted}
+        for mail, (sender, rcpts) in zip(smtp.messages, smtp.envelopes, strict=True):
+            assert sender == "newsmon@monitor.example.org"
+            assert rcpts == ["analysts@example.org", "desk@example.org"]
+            subject = str(mail["Subject"])
+            assert subject.startswith("[newsmon] putin-xi: ")
+            headline = subject.removeprefix("[newsmon] putin-xi: ")
+            assert headline in titles
+            assert mail["Message-ID"].endswith("@monitor.example.org>")
+            text = mail.get_body(("plain",)).get_content()
+            html = mail.get_body(("html",)).get_content()
+            assert headline in text and "Q7747" not in text  # names, not ids, for readers
+            assert '<html lang="ar" dir="rtl">' in html
+            assert headline.replace("«", "&laquo;")[:20] in html or headline[:20] in html
+            assert "فلاديمير بوتين" in text or "بوتين" in text
+        assert len({m["Message-ID"] for m in smtp.messages}) == 6
+
+        # Webhook: signed as a receiver verifies it, one request per alert.
+        bodies = [_verify_as_receiver(r) for r in hook.received]
+        assert len(bodies) == 6
+        assert {b["story"]["id"] for b in bodies} == alerted
+        assert len({b["idempotency_key"] for b in bodies}) == 6
+        for body in bodies:
+            assert body["rule"] == "putin-xi" and body["type"] == "newsmon.alert"
+            assert {e["id"] for e in body["story"]["entities"]} >= LEADERS
+            assert body["story"]["headline"] in titles and body["story"]["sources"]
+        call = next(b for b in bodies if b["story"]["url"])
+        assert call["story"]["url"] == "https://arabic.example.com/news/putin-xi-call"
+        assert len(call["story"]["sources"]) == 2
+
+        # The same seeds again: nothing new, nothing sent.
+        again = ingest_files([str(inbox / "seeds")], settings)
+        assert again.alerts == []
+        assert (len(smtp.messages), len(hook.received)) == (6, 6)
+
+    # Prefect events: one per new story, its entities related; the shipped trigger
+    # matches exactly the stories that name both leaders.
+    events = _story_events(started)
+    first_copies = {a.cluster_id for a in by_name.values() if a.duplicate_of is None}
+    assert {e.resource.id.removeprefix("newsmon.story.") for e in events} == first_copies
+    spec = yaml.safe_load((ROOT / "deploy/prefect/putin-xi-trigger.yaml").read_text("utf-8"))
+    spec.pop("parameters")
+    trigger = EventTrigger.model_validate(spec)
+    fired = {e.payload["article_id"] for e in events if trigger.covers(e)}
+    assert fired == alerted
+
+
+def test_faults_then_recovery_every_alert_arrives_once(
+    seeds: Path, tmp_path: Path, tls: tuple[Path, Path]
+) -> None:
+    with smtp_peer("ssl", tls) as smtp, webhook_peer() as hook:
+        smtp.refuse = ["451 4.3.0 Mailbox busy, try again later"] * 2
+        # 500, then a request that outlives the client's timeout, then 503, then 200s.
+        hook.script = [500, ("sleep", 1.5), 503]
+        settings = _settings(tmp_path, smtp, hook.url, cert=tls[0], webhook_timeout=0.5)
+        summary = ingest_files([str(seeds)], settings)
+
+        assert len(_putin_xi(summary.alerts)) == 5
+        store = open_store(settings)
+        try:
+            assert store.delivery_counts() == {"pending": 0, "sent": 10, "given-up": 0}
+            retried = [
+                d for a in store.alerts(rule="putin-xi") for d in a.deliveries if d.attempts > 1
+            ]
+        finally:
+            store.close()
+        assert {d.channel for d in retried} == {"email", "webhook"}
+
+        # Email: the two refused attempts were retried; five messages, none twice.
+        assert len(smtp.messages) == 5
+        assert len({m["Message-ID"] for m in smtp.messages}) == 5
+        # Webhook: five keys accepted. The timed-out request was processed by the receiver
+        # and sent again with the same key: the only key seen twice, dropped by key.
+        keys = Counter(hook.accepted_keys())
+        assert len(keys) == 5
+        assert sorted(keys.values()) == [1, 1, 1, 1, 2]
+        for received in hook.received:
+            _verify_as_receiver(received)
+
+
+def test_receivers_down_for_a_whole_run_then_retry(seeds: Path, tmp_path: Path) -> None:
+    smtp_port, hook_port = free_port(), free_port()
+    settings = _settings(
+        tmp_path,
+        None,
+        f"http://127.0.0.1:{hook_port}/hooks/newsmon",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_security="none",
+        alert_email_to=("analysts@example.org",),
+        alert_run_retries=1,
+    )
+    summary = ingest_files([str(seeds)], settings)
+    assert len(_putin_xi(summary.alerts)) == 5
+    assert summary.delivery is not None and summary.delivery.retrying == 10
+    for alert in _putin_xi(summary.alerts):
+        for delivery in alert.deliveries:
+            assert (str(delivery.state), delivery.attempts) == ("pending", 2)
+            assert "connection" in (delivery.last_error or "").lower()
+
+    listed = newsmon("alerts", "--unsent", db=settings.db, env=_env(settings))
+    assert listed.returncode == 0 and listed.stdout.count("pending after 2 tries") == 10
+
+    # The receivers come back up where the settings point.
+    with smtp_peer("none", port=smtp_port) as smtp, webhook_peer(port=hook_port) as hook:
+        retried = newsmon("alerts", "retry", db=settings.db, env=_env(settings))
+        assert retried.returncode == 0, retried.stderr
+        assert "sent 10, to retry 0, given up 0" in retried.stdout
+        assert len(smtp.messages) == 5
+        assert len(Counter(hook.accepted_keys())) == 5 == len(hook.received)
+
+        again = newsmon("alerts", "retry", db=settings.db, env=_env(settings))
+        assert again.returncode == 0 and "sent 0" in again.stdout
+        rerun = ingest_files([str(seeds)], settings)
+        assert rerun.alerts == [] and (len(smtp.messages), len(hook.received)) == (5, 5)
+
+
+def _pending_webhooks(seeds: Path, tmp_path: Path, **extra: Any) -> Settings:
+    """A store whose five putin-xi webhook deliveries are pending (the receiver was down)."""
+    down = f"http://127.0.0.1:{free_port()}/hooks/newsmon"
+    settings = _settings(tmp_path, None, down, alert_run_retries=0, **extra)
+    summary = ingest_files([str(seeds)], settings)
+    assert summary.delivery is not None and summary.delivery.retrying == 5
+    return settings
+
+
+def test_permanent_refusal_is_given_up_with_its_reason(seeds: Path, tmp_path: Path) -> None:
+    settings = _pending_webhooks(seeds, tmp_path)
+    with webhook_peer() as hook:
+        hook.script = [400] * 5
+        env = {**_env(settings), "NEWSMON_WEBHOOK_URL": hook.url}
+        refused = newsmon("alerts", "retry", db=settings.db, env=env)
+        assert refused.returncode == 1
+        assert "sent 0, to retry 0, given up 5" in refused.stdout
+        assert refused.stderr.count("webhook answered 400 Bad Request: scripted 400") == 5
+        listed = newsmon("alerts", "--json", db=settings.db, env=env)
+        states = [d for line in listed.stdout.splitlines() for d in json.loads(line)["deliveries"]]
+        assert len(states) == 5
+        assert all(d["state"] == "given-up" and d["attempts"] == 2 for d in states)
+        assert all(d["last_error"].startswith("gave up (permanent error)") for d in states)
+
+        # Nothing is retried until asked; after the receiver is fixed, --given-up sends.
+        assert "sent 0" in newsmon("alerts", "retry", db=settings.db, env=env).stdout
+        fixed = newsmon("alerts", "retry", "--given-up", db=settings.db, env=env)
+        assert fixed.returncode == 0, fixed.stderr
+        assert "requeued: 5" in fixed.stdout and "sent 5" in fixed.stdout
+        assert len(hook.accepted_keys()) == 5 == len(set(hook.accepted_keys()))
+
+
+def test_two_senders_at_once_send_each_alert_once(seeds: Path, tmp_path: Path) -> None:
+    settings = _pending_webhooks(seeds, tmp_path)
+    with webhook_peer() as hook:
+        hook.delay = 0.3  # slow receiver: both senders are busy at the same time
+        env = {**_env(settings), "NEWSMON_WEBHOOK_URL": hook.url}
+        command = [sys.executable, "-m", "newsmon", "alerts", "retry"]
+        full_env = {**os.environ, "NEWSMON_DB": str(settings.db), **env}
+        senders = [
+            subprocess.Popen(command, env=full_env, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=120)[0] for p in senders]
+        assert [p.returncode for p in senders] == [0, 0], outputs
+        keys = [r.headers["idempotency-key"] for r in hook.received]
+        assert len(keys) == 5 == len(set(keys))
+        sent = sorted(int(out.split("sent ")[1].split(",")[0]) for out in outputs)
+        assert sum(sent) == 5
+
+
+def test_crash_between_send_and_mark_resends_with_the_same_key(seeds: Path, tmp_path: Path) -> None:
+    settings = _pending_webhooks(seeds, tmp_path, alert_lease_seconds=2)
+    with webhook_peer() as hook:
+        env = {**_env(settings), "NEWSMON_WEBHOOK_URL": hook.url}
+        full_env = {**os.environ, "NEWSMON_DB": str(settings.db), **env}
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "newsmon", "alerts", "retry"],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # The receiver has the first message when the sender dies, before it can mark it sent.
+        hook.on_request = lambda received: sender.kill()
+        sender.communicate(timeout=120)
+        assert sender.returncode == -9
+        hook.on_request = None
+        crashed_key = hook.received[0].headers["idempotency-key"]
+
+        # Within its lease nobody else may send the message the dead sender held; the
+        # others go. After the lease it goes again, with the same key.
+        early = newsmon("alerts", "retry", db=settings.db, env=env)
+        assert early.returncode == 0 and "sent 4" in early.stdout, early.stderr
+        assert "outbox: 1 pending" in early.stdout
+        time.sleep(2.2)
+        later = newsmon("alerts", "retry", db=settings.db, env=env)
+        assert later.returncode == 0 and "sent 1" in later.stdout, later.stderr
+        keys = Counter(r.headers["idempotency-key"] for r in hook.received)
+        assert len(keys) == 5
+        assert keys[crashed_key] == 2  # the resend the receiver drops by its key
+        assert sorted(keys.values()) == [1, 1, 1, 1, 2]
+        assert "sent 0" in newsmon("alerts", "retry", db=settings.db, env=env).stdout
+
+
+def test_daily_digest_gathers_the_day_in_one_message(seeds: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "alerts.yml"
+    rules.write_text(
+        "rules:\n"
+        "  - name: putin-xi-daily\n"
+        "    description: كل أخبار بوتين وشي في رسالة يومية\n"
+        "    all_of: [Q7747, Q15031]\n"
+        "    digest: daily\n",
+        encoding="utf-8",
+    )
+    with smtp_peer("none") as smtp, webhook_peer() as hook:
+        settings = _settings(
+            tmp_path, smtp, hook.url, alert_rules=rules, alert_timezone="Europe/Moscow"
+        )
+        summary = ingest_files([str(seeds)], settings)
+        assert [str(a.state) for a in summary.alerts] == ["digest"] * 5
+        assert (smtp.messages, hook.received) == ([], [])  # the day is not over
+
+        store = open_store(settings)
+        channels = open_channels(settings)
+        try:
+            alert_rules = load_alert_rules(rules)
+            policy = RetryPolicy.from_settings(settings)
+            assert close_digests(store, alert_rules, settings) == 0  # still today
+            tomorrow = datetime.now(UTC) + timedelta(days=1)
+            assert close_digests(store, alert_rules, settings, now=tomorrow) == 2
+            assert close_digests(store, alert_rules, settings, now=tomorrow) == 0
+            report = deliver(store, channels, alert_rules, policy, clock=lambda: tomorrow)
+        finally:
+            for channel in channels.values():
+                channel.close()
+            store.close()
+        assert (report.sent, report.retrying, report.given_up) == (2, 0, 0)
+
+        day = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow"))
+        (mail,) = smtp.messages
+        assert str(mail["Subject"]) == f"[newsmon] putin-xi-daily: {day.date()}: 5 stories"
+        text = mail.get_body(("plain",)).get_content()
+        assert all(f"{n}. " in text for n in range(1, 6))
+        assert "كل أخبار بوتين وشي في رسالة يومية" in text
+        (received,) = hook.received
+        body = _verify_as_receiver(received)
+        assert body["type"] == "newsmon.digest" and body["day"] == day.date().isoformat()
+        assert len(body["stories"]) == 5

@@ -1,0 +1,107 @@
+"""What alerts say: email parts and headers, HTML escaping and direction, webhook JSON, HMAC."""
+
+from __future__ import annotations
+
+import email.policy
+import json
+import time
+from datetime import UTC, datetime
+from email.parser import BytesParser
+
+from connectors.email import email_message
+from connectors.webhook import sign, verify
+from newsmon.alerts.messages import render, subject, webhook_payload
+from newsmon.records import AlertMessage, StoryBrief
+
+HEADLINE = "بوتين وشي يبحثان التعاون في اتصال هاتفي <عاجل>"
+
+
+def _story(lang: str = "ar", title: str = HEADLINE, n: int = 1) -> StoryBrief:
+    return StoryBrief(
+        id=f"id{n}",
+        cluster_id=f"id{n}",
+        title=title,
+        lead="بحث الرئيس الروسي فلاديمير بوتين ونظيره الصيني شي جين بينغ & غيرهما",
+        lang=lang,
+        url="https://arabic.example.com/news/putin-xi-call",
+        sources=("https://arabic.example.com/news/putin-xi-call", "seeds/001.txt"),
+        entities=(("Q7747", "فلاديمير بوتين", "person"), ("Q15031", "شي جين بينغ", "person")),
+        published_at=datetime(2024, 5, 16, 9, 30, tzinfo=UTC),
+    )
+
+
+def _message(*stories: StoryBrief, kind: str = "alert") -> AlertMessage:
+    return AlertMessage(
+        key="k" * 32,
+        rule="putin-xi",
+        description="بوتين وشي",
+        kind=kind,
+        stories=stories,
+        day="2026-11-21" if kind == "digest" else None,
+    )
+
+
+def test_email_has_subject_headers_and_both_parts_with_arabic_intact() -> None:
+    mail = email_message(_message(_story()), "alerts@newsmon.example.org", ["a@x.org", "b@y.org"])
+    parsed = BytesParser(policy=email.policy.default).parsebytes(bytes(mail))
+    assert str(parsed["Subject"]) == f"[newsmon] putin-xi: {HEADLINE}"
+    assert parsed["To"] == "a@x.org, b@y.org"
+    assert parsed["Message-ID"] == f"<{'k' * 32}@newsmon.example.org>"
+    assert parsed["X-Newsmon-Idempotency-Key"] == "k" * 32
+    text = parsed.get_body(("plain",)).get_content()
+    html = parsed.get_body(("html",)).get_content()
+    assert HEADLINE in text and "فلاديمير بوتين, شي جين بينغ" in text
+    assert "https://arabic.example.com/news/putin-xi-call" in text
+    assert '<html lang="ar" dir="rtl">' in html
+    # Story text is escaped in HTML, never markup.
+    assert "&lt;عاجل&gt;" in html and "<عاجل>" not in html and "&amp; غيرهما" in html
+    assert '<a href="https://arabic.example.com/news/putin-xi-call">' in html
+
+
+def test_a_long_arabic_subject_keeps_its_spaces() -> None:
+    long_title = " ".join(["الكرملين: بوتين ونظيره الصيني يعربان عن استعدادهما"] * 8)
+    mail = email_message(_message(_story(title=long_title)), "a@b.c", ["x@y.z"])
+    parsed = BytesParser(policy=email.policy.default).parsebytes(bytes(mail))
+    got = str(parsed["Subject"])
+    assert got.endswith("…") and len(got) <= 200
+    assert got.removesuffix("…").removeprefix("[newsmon] putin-xi: ") in long_title
+
+
+def test_english_story_is_left_to_right() -> None:
+    html = render(_message(_story(lang="en", title="Putin and Xi talk")), "html")
+    assert '<html lang="en" dir="ltr">' in html
+
+
+def test_digest_lists_every_story() -> None:
+    digest = _message(_story(n=1), _story(n=2), _story(n=3), kind="digest")
+    assert subject(digest) == "[newsmon] putin-xi: 2026-11-21: 3 stories"
+    text = render(digest, "txt")
+    assert all(f"{n}. {HEADLINE}" in text for n in (1, 2, 3))
+    body = webhook_payload(digest, datetime(2026, 11, 22, tzinfo=UTC))
+    assert body["type"] == "newsmon.digest" and body["day"] == "2026-11-21"
+    assert [s["id"] for s in body["stories"]] == ["id1", "id2", "id3"]
+
+
+def test_webhook_body_carries_story_entities_sources_and_rule() -> None:
+    body = webhook_payload(_message(_story()), datetime(2026, 11, 22, tzinfo=UTC))
+    assert body["type"] == "newsmon.alert" and body["rule"] == "putin-xi"
+    assert body["idempotency_key"] == "k" * 32
+    story = body["story"]
+    assert (story["id"], story["headline"]) == ("id1", HEADLINE)
+    assert [e["id"] for e in story["entities"]] == ["Q7747", "Q15031"]
+    assert story["sources"][1] == "seeds/001.txt"
+    assert story["published_at"] == "2024-05-16T09:30:00+00:00"
+    json.dumps(body)  # serialisable as is
+
+
+def test_signature_verifies_and_rejects_tampering_and_replays() -> None:
+    body = json.dumps({"a": "بوتين"}, ensure_ascii=False).encode()
+    now = str(int(time.time()))
+    signature = sign("secret", now, body)
+    assert signature.startswith("sha256=") and len(signature) == 7 + 64
+    assert verify("secret", now, body, signature)
+    assert not verify("other", now, body, signature)
+    assert not verify("secret", now, body + b" ", signature)
+    old = str(int(time.time()) - 3600)
+    assert not verify("secret", old, body, sign("secret", old, body))  # a replay
+    assert not verify("secret", "not-a-time", body, signature)

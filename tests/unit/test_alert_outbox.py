@@ -1,0 +1,182 @@
+"""The alert outbox in a real SQLite store: one alert per story, claims, leases, backoff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from enrich.arabic import search_terms
+from enrich.article import build_article
+from enrich.dedup import DedupParams, fingerprinter_for, store_stories
+from enrich.entities import tag_articles, tagger_for
+from newsmon.alerts.check import check_new_stories, rule_matches
+from newsmon.alerts.delivery import RetryPolicy
+from newsmon.alerts.rules import AlertRule
+from newsmon.records import Article, ChannelTarget, CleanItem, RuleMatch
+from newsmon.settings import Settings
+from newsmon.store.sqlite import SQLiteStore, delivery_key
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+PARAGRAPH = (
+    "أجرى الرئيس الروسي فلاديمير بوتين اتصالا هاتفيا مع نظيره الصيني شي جين بينغ اليوم،"
+    " وبحث الزعيمان سبل تعزيز التعاون الاقتصادي بين البلدين وتنسيق المواقف في مجلس الأمن."
+)
+INDIA = (
+    "قال الكرملين إن بوتين سيزور الهند الشهر المقبل لبحث صفقات الطاقة والسلاح"
+    " مع رئيس الوزراء الهندي في نيودلهي."
+)
+BRICS = (
+    "أعلن الكرملين أن بوتين سيشارك في قمة مجموعة بريكس المقبلة في البرازيل"
+    " ويلقي كلمة أمام قادة الدول الأعضاء."
+)
+WEBHOOK = (ChannelTarget("webhook", "http://127.0.0.1/hook"),)
+
+
+def _store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path / "s.db", analyzer=search_terms)
+
+
+def _stored(store: SQLiteStore, texts: list[str]) -> list[Article]:
+    built = [
+        build_article(CleanItem(f"{i}.txt", f"خبر {i}", t, "utf-8"), NOW)
+        for i, t in enumerate(texts)
+    ]
+    tagged = tag_articles(built, tagger_for(None), None).items
+    fingerprinter = fingerprinter_for(DedupParams())
+    store_stories(store, [fingerprinter.fingerprint(a) for a in tagged], "run", DedupParams())
+    return store.articles_by_id([a.id for a in tagged])
+
+
+def _match(article: Article, throttle_seconds: float = 0.0, digest: bool = False) -> RuleMatch:
+    story = article.cluster_id or article.id
+    return RuleMatch("r", article.id, story, WEBHOOK, throttle_seconds, digest)
+
+
+def test_new_stories_wait_in_the_queue_until_checked(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    first, other = _stored(
+        store,
+        [
+            PARAGRAPH,
+            # A syndicated copy: one word changed, a sentence added.
+            PARAGRAPH.replace("الاقتصادي", "العسكري")
+            + " ثم انتهى الاتصال بعد ساعة كاملة من المباحثات المطولة.",
+        ],
+    )
+    assert [a.id for a in store.alert_queue(10)] == [first.id, other.id]
+    rule = AlertRule(name="putin-xi", all_of=("Q7747", "Q15031"))
+    result = check_new_stories(store, [rule], Settings(db=tmp_path / "s.db"), "run", NOW)
+    assert result.checked == 2 and store.alert_queue(10) == []
+    # Two copies of one story: one alert, for the first; no channel configured: recorded.
+    assert other.duplicate_of == first.id
+    assert [(a.rule, a.article_id, str(a.state)) for a in result.alerts] == [
+        ("putin-xi", first.id, "recorded")
+    ]
+    assert [a.id for a in result.new_stories] == [first.id]
+
+
+def test_every_copy_alerts_when_new_story_only_is_off(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    articles = _stored(store, [PARAGRAPH, PARAGRAPH + " وأضاف الكرملين أن الاتصال كان بناء."])
+    rule = AlertRule(name="copies", all_of=("Q7747",), new_story_only=False)
+    found = rule_matches([rule], articles, Settings(webhook_url="http://127.0.0.1:9/h"))
+    assert [m.story_key for m in found] == [a.id for a in articles]
+    assert found[0].channels == (ChannelTarget("webhook", "http://127.0.0.1:9/h"),)
+
+
+def test_a_story_alerts_once_per_rule_whoever_records_it(tmp_path: Path) -> None:
+    one, two = _store(tmp_path), SQLiteStore(tmp_path / "s.db", analyzer=search_terms)
+    (article,) = _stored(one, [PARAGRAPH])
+    first, taken = one.record_alerts("a", [article.id], [_match(article)], NOW)
+    # A second process that checked the same article too late records nothing.
+    second, taken_late = two.record_alerts("b", [article.id], [_match(article)], NOW)
+    assert len(first) == 1 and taken == [article.id]
+    assert (second, taken_late) == ([], [])
+    assert [d.channel for d in first[0].deliveries] == ["webhook"]
+    assert first[0].deliveries[0].state == "pending"
+
+
+def test_throttle_window(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    a, b, c = _stored(
+        store,
+        [
+            PARAGRAPH,
+            INDIA,
+            BRICS,
+        ],
+    )
+    hour = 3600.0
+    (first,), _ = store.record_alerts("r", [a.id], [_match(a, throttle_seconds=hour)], NOW)
+    later = NOW + timedelta(minutes=30)
+    (second,), _ = store.record_alerts("r", [b.id], [_match(b, throttle_seconds=hour)], later)
+    after = NOW + timedelta(minutes=61)
+    (third,), _ = store.record_alerts("r", [c.id], [_match(c, throttle_seconds=hour)], after)
+    assert [str(x.state) for x in (first, second, third)] == ["queued", "throttled", "queued"]
+    assert second.deliveries == ()
+
+
+def test_claims_leases_attempts_and_backoff(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    (article,) = _stored(store, [PARAGRAPH])
+    store.record_alerts("r", [article.id], [_match(article)], NOW)
+    (claimed,) = store.claim_deliveries("A", ["webhook"], NOW, 60)
+    assert claimed.attempts == 1 and claimed.key == delivery_key("r", article.id, "webhook")
+    assert claimed.article_ids == (article.id,)
+    # Held by A: nobody else gets it, even ignoring backoff, until the lease runs out.
+    assert store.claim_deliveries("B", ["webhook"], NOW, 60, ignore_backoff=True) == []
+    assert store.claim_deliveries("B", ["email"], NOW + timedelta(hours=1), 60) == []
+    (stolen,) = store.claim_deliveries("B", ["webhook"], NOW + timedelta(seconds=61), 60)
+    assert stolen.attempts == 2
+    # A's late failure report is ignored: B holds it now.
+    store.mark_failed(claimed.id, "A", "late", NOW + timedelta(hours=1))
+    retry_at = NOW + timedelta(seconds=90)
+    store.mark_failed(stolen.id, "B", "webhook answered 503", retry_at)
+    (status,) = store.alerts()[0].deliveries
+    assert (status.last_error, status.next_attempt_at) == ("webhook answered 503", retry_at)
+    assert store.claim_deliveries("C", ["webhook"], NOW + timedelta(seconds=89), 60) == []
+    assert store.claim_deliveries("C", ["webhook"], NOW, 60, ignore_backoff=True) != []
+    store.mark_failed(stolen.id, "C", "gave up (permanent error): 404", None)
+    assert store.delivery_counts() == {"pending": 0, "sent": 0, "given-up": 1}
+    assert store.requeue_given_up(NOW) == 1
+    (again,) = store.claim_deliveries("D", ["webhook"], NOW, 60)
+    assert again.attempts == 1
+    store.mark_sent(again.id, NOW)
+    assert store.delivery_counts() == {"pending": 0, "sent": 1, "given-up": 0}
+    assert store.claim_deliveries("E", ["webhook"], NOW, 60, ignore_backoff=True) == []
+
+
+def test_a_digest_is_written_once_per_day_and_channel(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    a, b = _stored(
+        store,
+        [
+            PARAGRAPH,
+            INDIA,
+        ],
+    )
+    alerts, _ = store.record_alerts(
+        "r", [a.id, b.id], [_match(a, digest=True), _match(b, digest=True)], NOW
+    )
+    assert [str(x.state) for x in alerts] == ["digest", "digest"]
+    ids = [x.id for x in alerts]
+    assert [i for i, _ in store.undigested("r")] == ids
+    assert store.add_digest("r", "2026-11-21", ids, WEBHOOK, NOW) == 1
+    assert store.add_digest("r", "2026-11-21", ids, WEBHOOK, NOW) == 0  # already in it
+    assert store.undigested("r") == []
+    (delivery,) = store.claim_deliveries("A", ["webhook"], NOW, 60)
+    assert (delivery.kind, delivery.digest_day) == ("digest", "2026-11-21")
+    assert delivery.article_ids == (a.id, b.id)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "asked", "expected"),
+    [(1, None, 5.0), (2, None, 30.0), (9, None, 60.0), (1, 120.0, 120.0)],
+)
+def test_backoff_steps_then_repeats_the_last(
+    attempts: int, asked: float | None, expected: float
+) -> None:
+    policy = RetryPolicy(backoff=(5.0, 30.0, 60.0), max_attempts=10, lease_seconds=60)
+    assert policy.delay(attempts, asked) == expected

@@ -1,0 +1,112 @@
+"""Alert rules: the shipped file, errors that name the rule, and what a rule matches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsmon.alerts.rules import DEFAULT_RULES, RulesError, load_alert_rules, matches
+from newsmon.records import Article, EntityTag, Mention
+
+
+def _article(text: str, ids: tuple[str, ...], lang: str = "ar", title: str = "") -> Article:
+    tags = tuple(EntityTag(i, i, "person", (Mention(0, 1, "x"),)) for i in ids)
+    return Article("a1", "src", title, text, "", lang, datetime.now(UTC), entities=tags)
+
+
+def _rules(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "alerts.yml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_file_has_the_putin_xi_rule() -> None:
+    rules = {rule.name: rule for rule in load_alert_rules(DEFAULT_RULES)}
+    putin_xi = rules["putin-xi"]
+    assert set(putin_xi.all_of) == {"Q7747", "Q15031"}
+    assert putin_xi.new_story_only and putin_xi.digest is None
+    assert putin_xi.channels == ("email", "webhook")
+    assert rules["russia-china-daily"].digest == "daily"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "rules:\n  - name: x\n    al_of: [Q1]\n",
+            "rule 'x' al_of: Extra inputs are not permitted",
+        ),
+        ("rules:\n  - name: x\n", "rule 'x': needs all_of, any_of or query"),
+        ("rules:\n  - name: x\n    all_of: Q1\n    throttle: soon\n", "'soon' is not a duration"),
+        ("rules:\n  - name: x\n    all_of: Q1\n    channels: [sms]\n", "rule 'x' channels"),
+        ("rules:\n  - name: Bad Name\n    all_of: Q1\n", "rule 'Bad Name' name"),
+        ("rules:\n  - all_of: Q1\n", "rule #1 name: Field required"),
+        (
+            "rules:\n  - {name: x, all_of: Q1}\n  - {name: x, any_of: Q2}\n",
+            "rule name 'x' is used twice",
+        ),
+        ("rules: [\n", "not valid YAML"),
+        ("- just a list\n", "expected a mapping with a `rules:` list"),
+        ("rules:\n  - name: x\n    query: '؟!'\n", "has no words to match"),
+    ],
+)
+def test_bad_rules_name_the_file_rule_and_reason(tmp_path: Path, body: str, message: str) -> None:
+    path = _rules(tmp_path, body)
+    with pytest.raises(RulesError) as error:
+        load_alert_rules(path)
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RulesError, match="cannot read alert rules: No such file"):
+        load_alert_rules(tmp_path / "nope.yml")
+
+
+def test_values_are_read_as_users_write_them(tmp_path: Path) -> None:
+    path = _rules(
+        tmp_path,
+        "rules:\n"
+        "  - {name: a, all_of: Q1, throttle: 30m, lang: ar, channels: webhook, email_to: x@y}\n"
+        "  - {name: b, any_of: [Q1], throttle: 90}\n"
+        "  - {name: c, any_of: [Q1], enabled: false}\n",
+    )
+    a, b = load_alert_rules(path)
+    assert (a.all_of, a.throttle, a.lang, a.channels, a.email_to) == (
+        ("Q1",),
+        1800.0,
+        ("ar",),
+        ("webhook",),
+        ("x@y",),
+    )
+    assert b.throttle == 90.0
+
+
+def test_entity_conditions(tmp_path: Path) -> None:
+    path = _rules(
+        tmp_path,
+        "rules:\n"
+        "  - {name: both, all_of: [Q7747, Q15031]}\n"
+        "  - {name: either, any_of: [Q7747, Q15031], none_of: [Q30]}\n",
+    )
+    both, either = load_alert_rules(path)
+    assert matches(both, _article("t", ("Q7747", "Q15031", "Q159")))
+    assert not matches(both, _article("t", ("Q7747",)))
+    assert matches(either, _article("t", ("Q15031",)))
+    assert not matches(either, _article("t", ("Q15031", "Q30")))  # none_of
+    assert not matches(either, _article("t", ()))
+
+
+def test_query_matches_any_spelling_and_clitic_forms(tmp_path: Path) -> None:
+    path = _rules(
+        tmp_path, "rules:\n  - {name: q, all_of: [Q7747], query: 'الغاز سيبيريا', lang: ar}\n"
+    )
+    (rule,) = load_alert_rules(path)
+    text = "وقع الجانبان اتفاقا لمد خط أنابيب قوة سيبيريا ٢ لنقل الغاز"
+    assert matches(rule, _article(text, ("Q7747",)))
+    # وبالغاز: conjunction + preposition + article; the headline counts too.
+    assert matches(rule, _article("وبالغاز", ("Q7747",), title="قوة سيبيريا"))
+    assert not matches(rule, _article("خط أنابيب قوة سيبيريا", ("Q7747",)))  # no "gas"
+    assert not matches(rule, _article(text, ("Q7747",), lang="en"))
