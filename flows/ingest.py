@@ -252,16 +252,17 @@ def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
             )
             with clock.stage("store", len(signed.items)):
                 result = store_task(settings, run_id, signed.items, batch_rejections)
-            if settings.elasticsearch_url and es.error is None:
-                with clock.stage("index-elasticsearch", len(result.new_ids)):
-                    es = index_task(settings, run_id)
-                es_indexed += es.indexed
-                rejected.extend(es.rejected)
+            # Alerts before indexing: an unreachable Elasticsearch must not delay them.
             with clock.stage("check-alerts", len(result.new_ids)):
                 alert_ids += [alert.id for alert in alerts_task(settings, run_id)]
             if not delivery.retrying:
                 with clock.stage("deliver-alerts", 0):
                     delivery.add(_deliver_with_retries(settings))
+            if settings.elasticsearch_url and es.error is None:
+                with clock.stage("index-elasticsearch", len(result.new_ids)):
+                    es = index_task(settings, run_id)
+                es_indexed += es.indexed
+                rejected.extend(es.rejected)
             read += len(loaded.items) + len(loaded.rejections)
             stored += len(result.new_ids)
             known += len(result.known_ids)

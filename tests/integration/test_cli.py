@@ -38,6 +38,11 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
         rejected_lines
     )
     assert f"rejected: {tmp_path / 'missing.txt'}: no such file or directory" in rejected_lines
+    # No channel configured: the putin-xi rule still fires, recorded and shown. Six new
+    # stories name both leaders; seed 002 is a copy of a story already alerted on.
+    assert "alerts putin-xi: 6 new stories" in first.stdout
+    assert first.stdout.count("recorded only: no channel configured") == 6
+    assert "alerts russia-china-daily: 7 new stories, kept for the daily digest" in first.stdout
 
     second = newsmon("run", str(inbox / "seeds"), db=db)
     assert second.returncode == 0, second.stderr
@@ -54,6 +59,10 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     )
     third = newsmon("run", str(later), db=db)
     assert third.returncode == 0 and "1 stored" in third.stdout, third.stderr
+    assert "alerts putin-xi" not in third.stdout  # a republished copy: no second alert
+    alerts = [json.loads(x) for x in newsmon("alerts", "--json", db=db).stdout.splitlines()]
+    putin_xi = [a for a in alerts if a["rule"] == "putin-xi"]
+    assert len(putin_xi) == 6 and {a["state"] for a in putin_xi} == {"recorded"}
 
     exported = newsmon("export", db=db)
     assert exported.returncode == 0
@@ -72,6 +81,8 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     # The inbox's own files are read before its seeds/ folder: the copy is seen first.
     assert (copy["cluster_id"], copy["duplicate_of"]) == (copy["id"], None)
     assert (original["cluster_id"], original["duplicate_of"]) == (copy["id"], copy["id"])
+    alerted = {a["article_id"] for a in putin_xi}
+    assert copy["id"] in alerted and original["id"] not in alerted
     republished, seed4 = by_name["republished-004.txt"], by_name["004_195d63a88f2e261d.txt"]
     assert (republished["cluster_id"], republished["duplicate_of"]) == (seed4["id"], seed4["id"])
     assert republished["similarity"] >= 0.9
@@ -132,7 +143,15 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
 def test_help_texts() -> None:
     commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
     more = (["entities"], ["entities", "tag"], ["entities", "retag"], ["es"], ["es", "sync"])
-    for command in (*commands, *more, ["es", "reindex"], ["es", "setup"], ["es", "status"]):
+    alerts = (["alerts"], ["alerts", "retry"], ["alerts", "rules"])
+    for command in (
+        *commands,
+        *more,
+        *alerts,
+        ["es", "reindex"],
+        ["es", "setup"],
+        ["es", "status"],
+    ):
         result = subprocess.run(
             [sys.executable, "-m", "newsmon", *command, "--help"],
             capture_output=True,
@@ -206,3 +225,23 @@ def test_entities_tag_and_retag(tmp_path: Path, seeds: Path) -> None:
     bad = newsmon("run", str(seeds), db=db, env=env)
     assert bad.returncode == 2
     assert "gazetteer.yml: bad id 'Putin'" in bad.stderr
+
+
+def test_alert_rules_are_checked_before_the_run(tmp_path: Path, seeds: Path) -> None:
+    shown = newsmon("alerts", "rules", db=tmp_path / "x.db")
+    assert shown.returncode == 0, shown.stderr
+    assert "all_of: Q7747 (Vladimir Putin), Q15031 (Xi Jinping)" in shown.stdout
+    assert "webhook: not configured (NEWSMON_WEBHOOK_URL)" in shown.stdout
+
+    rules = tmp_path / "alerts.yml"
+    rules.write_text("rules:\n  - name: typo\n    all_of: [Q7747]\n    chanels: [email]\n")
+    env = {"NEWSMON_ALERT_RULES": str(rules)}
+    bad = newsmon("run", str(seeds), db=tmp_path / "store.db", env=env)
+    assert bad.returncode == 2
+    assert f"bad alert rules: {rules}: rule 'typo' chanels: Extra inputs" in bad.stderr
+    assert not (tmp_path / "store.db").exists()  # stopped before anything was stored
+
+    rules.write_text("rules:\n  - name: unknown\n    all_of: [Q999999999]\n")
+    unknown = newsmon("alerts", "rules", db=tmp_path / "x.db", env=env)
+    assert unknown.returncode == 1
+    assert "Q999999999 (not in the gazetteer)" in unknown.stdout

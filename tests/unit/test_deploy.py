@@ -87,3 +87,18 @@ def test_dockerfile_copies_what_exists_and_pins_torch_like_the_makefile() -> Non
     makefile = (root / "Makefile").read_text("utf-8")
     torch = re.search(r'"torch==([\d.]+)"', makefile)
     assert torch and f'"torch=={torch.group(1)}"' in dockerfile
+
+
+def test_example_prefect_trigger_loads_as_prefect_reads_it() -> None:
+    import importlib.util
+
+    path = DEPLOY / "prefect" / "putin_xi_followup.py"
+    spec = importlib.util.spec_from_file_location("putin_xi_followup", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    trigger = module.load_trigger()
+    assert trigger.expect == {"newsmon.story.new"}
+    related = {spec.root["prefect.resource.id"] for spec in trigger.match_related}
+    assert related == {"newsmon.entity.Q7747", "newsmon.entity.Q15031"}
+    assert set(trigger.parameters) == {"article_id", "title"}

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,32 @@ def test_unknown_key_in_config_file_is_refused(tmp_path: Path) -> None:
     config.write_text("batchsize = 3\n")
     with pytest.raises(ValidationError, match="batchsize"):
         load_settings(config_file=config)
+
+
+def test_alert_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSMON_ALERT_EMAIL_TO", "desk@example.org, analyst@example.org")
+    monkeypatch.setenv("NEWSMON_ALERT_BACKOFF", "[1, 10, 60]")
+    monkeypatch.setenv("NEWSMON_SMTP_SECURITY", "ssl")
+    monkeypatch.setenv("NEWSMON_WEBHOOK_SECRET", "s3cret")
+    monkeypatch.setenv("NEWSMON_ALERT_TIMEZONE", "Europe/Moscow")
+    settings = load_settings()
+    assert settings.alert_email_to == ("desk@example.org", "analyst@example.org")
+    assert settings.alert_backoff == (1, 10, 60)
+    assert settings.smtp_security == "ssl"
+    assert "s3cret" not in repr(settings)  # secrets stay out of logs
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("NEWSMON_ALERT_TIMEZONE", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("NEWSMON_SMTP_SECURITY", "tls", "'starttls', 'ssl' or 'none'"),
+        ("NEWSMON_ALERT_BACKOFF", "[]", "at least 1 item"),
+    ],
+)
+def test_bad_alert_settings_say_why(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, reason: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=re.escape(reason)):
+        load_settings()
