@@ -52,9 +52,12 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def es_document(article: Article, sources: Sequence[str]) -> dict[str, Any]:
+def es_document(
+    article: Article, sources: Sequence[str], alert_rules: Sequence[str] = ()
+) -> dict[str, Any]:
     """The indexed document: the export record plus keyword fields for filters and charts."""
     doc = article_json(article, list(sources))
+    doc["alert_rules"] = list(alert_rules)
     doc["first_copy"] = article.duplicate_of is None
     doc["entity_ids"] = [tag.id for tag in article.entities]
     doc["entity_labels"] = [tag.label for tag in article.entities]

@@ -26,8 +26,11 @@ class SyncResult:
 def _send(
     store: Store, sink: ElasticsearchSink, articles: list[Article], index: str | None = None
 ) -> tuple[IndexOutcome, list[Rejection]]:
-    sources = store.sources_for([a.id for a in articles])
-    outcome = sink.index((es_document(a, sources[a.id]) for a in articles), index=index)
+    ids = [a.id for a in articles]
+    sources, rules = store.sources_for(ids), store.alert_rules_for(ids)
+    outcome = sink.index(
+        (es_document(a, sources[a.id], rules[a.id]) for a in articles), index=index
+    )
     store.es_mark(outcome.indexed, outcome.rejected)
     source_of = {a.id: a.source for a in articles}
     rejections = [

@@ -88,6 +88,10 @@ class Store(Protocol):
         """Forget every acknowledgement: everything is pending again."""
         ...
 
+    def alert_rules_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The rules that alerted on each article."""
+        ...
+
     def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """Every source of each article, first seen first."""
         ...

@@ -453,6 +453,20 @@ class SQLiteStore:
         with self._transaction():
             self._db.execute("DELETE FROM es_sync")
 
+    def alert_rules_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The rules that alerted on each article (throttled and digest matches included)."""
+        found: dict[str, list[str]] = {i: [] for i in ids}
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = list(ids[start : start + _ID_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT article_id, rule FROM alerts WHERE article_id IN ({marks}) ORDER BY id",
+                chunk,
+            )
+            for article_id, rule in rows:
+                found[article_id].append(rule)
+        return found
+
     def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """Every source of each article, first seen first."""
         found: dict[str, list[str]] = {i: [] for i in ids}
@@ -617,6 +631,8 @@ class SQLiteStore:
                     continue  # this story already alerted for this rule
                 alert_id = int(cursor.lastrowid or 0)
                 created.append(alert_id)
+                # Its indexed document lists the rules that alerted on it: send it again.
+                self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (match.article_id,))
                 if state == AlertState.QUEUED:
                     for target in match.channels:
                         key = delivery_key(match.rule, match.story_key, target.channel)

@@ -67,6 +67,14 @@ def test_a_run_indexes_each_story_once_with_its_entities(
     )
     buckets = {b["key"]: b["doc_count"] for b in top["aggregations"]["people"]["buckets"]}
     assert buckets["Q7747"] == buckets["Q15031"] == 5 and buckets["nm:yuri-ushakov"] == 1
+    # Alerts are recorded before indexing: each document already names its rules.
+    rules = sink.client.search(
+        index=elasticsearch.alias,
+        size=0,
+        aggs={"rules": {"terms": {"field": "alert_rules"}}},
+    )
+    by_rule = {b["key"]: b["doc_count"] for b in rules["aggregations"]["rules"]["buckets"]}
+    assert by_rule == {"putin-xi": 5, "russia-china-daily": 5}
     hit = sink.client.search(index=elasticsearch.alias, query={"match": {"title.norm": "الكرملين"}})
     assert hit["hits"]["hits"][0]["_source"]["title"].startswith("الكرملين")
     counts = newsmon("es", "status", db=db)

@@ -36,7 +36,7 @@ def test_kibana_objects_are_importable_ndjson_with_resolvable_references() -> No
     panels = json.loads(dashboard["attributes"]["panelsJSON"])
     refs = {r["name"] for r in dashboard["references"]}
     assert {p["panelRefName"] for p in panels} == refs
-    assert len(panels) == 5
+    assert len(panels) == 6
 
 
 def test_kibana_objects_use_only_fields_the_template_maps() -> None:
