@@ -130,11 +130,13 @@ def _print_alerts(summary: RunSummary) -> None:
                 break
             click.echo("  " + describe_alert(alert).removeprefix(f"alert {rule}: "))
             shown += 1
-    report = summary.delivery
-    if report and (report.sent or report.retrying or report.given_up):
+    # From the store, not from the delivery passes: a retried pass's earlier sends count too.
+    states = [str(d.state) for alert in summary.alerts for d in alert.deliveries]
+    if states:
         click.echo(
-            f"deliveries: {report.sent} sent, {report.retrying} to retry, "
-            f"{report.given_up} given up"
+            f"deliveries: {states.count('sent')} sent, {states.count('pending')} pending, "
+            f"{states.count('given-up')} given up"
+            + (" (see newsmon alerts --unsent)" if set(states) != {"sent"} else "")
         )
 
 

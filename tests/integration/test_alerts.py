@@ -254,16 +254,19 @@ def test_receivers_down_for_a_whole_run_then_retry(seeds: Path, tmp_path: Path) 
         alert_email_to=("analysts@example.org",),
         alert_run_retries=1,
     )
-    summary = ingest_files([str(seeds)], settings)
-    assert len(_putin_xi(summary.alerts)) == 5
-    assert summary.delivery is not None and summary.delivery.retrying == 10
-    for alert in _putin_xi(summary.alerts):
-        for delivery in alert.deliveries:
-            assert (str(delivery.state), delivery.attempts) == ("pending", 2)
-            assert "connection" in (delivery.last_error or "").lower()
+    # As a user runs it: the CLI, in its own process with Prefect's ephemeral API.
+    run = newsmon("run", str(seeds), db=settings.db, env=_env(settings))
+    assert run.returncode == 0, run.stderr
+    assert "alerts putin-xi: 5 new stories" in run.stdout
+    assert "deliveries: 0 sent, 10 pending, 0 given up (see newsmon alerts --unsent)" in run.stdout
 
-    listed = newsmon("alerts", "--unsent", db=settings.db, env=_env(settings))
-    assert listed.returncode == 0 and listed.stdout.count("pending after 2 tries") == 10
+    listed = newsmon("alerts", "--unsent", "--json", db=settings.db, env=_env(settings))
+    alerts = [json.loads(line) for line in listed.stdout.splitlines()]
+    deliveries = [d for alert in alerts for d in alert["deliveries"]]
+    assert len(alerts) == 5 and len(deliveries) == 10
+    for delivery in deliveries:
+        assert (delivery["state"], delivery["attempts"]) == ("pending", 2)
+        assert "connection" in delivery["last_error"].lower()
 
     # The receivers come back up where the settings point.
     with smtp_peer("none", port=smtp_port) as smtp, webhook_peer(port=hook_port) as hook:
