@@ -14,11 +14,11 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
 from connectors.channels import DeliveryError
+from connectors.fetch import retry_after_seconds
 from newsmon.alerts.messages import webhook_payload
 from newsmon.records import AlertMessage, Delivery
 from newsmon.settings import Settings
@@ -44,20 +44,6 @@ def verify(
     except ValueError:
         return False
     return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class WebhookChannel:
@@ -107,7 +93,7 @@ class WebhookChannel:
             raise DeliveryError(f"{reason} (redirect to {where}; set the final URL)", True)
         if status in _RETRYABLE_4XX or status >= 500:
             raise DeliveryError(
-                reason, retry_after=_retry_after(response.headers.get("retry-after"))
+                reason, retry_after=retry_after_seconds(response.headers.get("retry-after"))
             )
         raise DeliveryError(reason, permanent=True)
 

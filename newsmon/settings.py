@@ -152,15 +152,40 @@ class Settings(BaseSettings):
         default=None, description="Shared secret for the X-Signature HMAC-SHA256 header."
     )
     webhook_timeout: PositiveFloat = Field(default=10.0, description="Seconds per request.")
+    fetch_timeout: PositiveFloat = Field(default=20.0, description="Seconds per HTTP request.")
+    fetch_max_bytes: PositiveInt = Field(
+        default=5 * 1024 * 1024, description="Largest feed or page, after decompression."
+    )
+    fetch_max_redirects: int = Field(default=5, ge=0, description="Redirects followed.")
+    fetch_host_delay: float = Field(
+        default=2.0, ge=0, description="Seconds between two requests to one host."
+    )
+    fetch_respect_robots: bool = Field(default=True, description="Obey robots.txt.")
+    fetch_user_agent: str = Field(
+        default="newsmon/0.1 (news monitoring; +https://github.com/newsmon/newsmon)",
+        description="User-Agent of every request; put a contact address in yours.",
+    )
+    fetch_allow: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Non-public networks or address:port that may be fetched (comma-separated).",
+    )
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."
     )
 
-    @field_validator("alert_email_to", mode="before")
+    @field_validator("alert_email_to", "fetch_allow", mode="before")
     @classmethod
     def _split_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from connectors.fetch import AddressGuard
+
+        AddressGuard(value)  # a bad entry fails here, with its text
         return value
 
     @field_validator("alert_timezone")

@@ -258,3 +258,68 @@ def webhook_peer(port: int | None = None) -> Iterator[WebhookPeer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Site:
+    """A real HTTP server on loopback answering GETs from a table of paths.
+
+    routes: path -> a reply (status, headers, body) or a function of the request headers
+    returning one. requests: (path, headers) of every GET, in order.
+    """
+
+    url: str = ""
+    port: int = 0
+    routes: dict[str, Any] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    in_flight: int = 0
+    most_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@contextmanager
+def http_site() -> Iterator[Site]:
+    """Run a Site on a free loopback port."""
+    site = Site()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            with site.lock:
+                site.requests.append((self.path, headers))
+                site.in_flight += 1
+                site.most_in_flight = max(site.most_in_flight, site.in_flight)
+            try:
+                route = site.routes.get(self.path, (404, {}, b"not found"))
+                status, extra, body = route(headers) if callable(route) else route
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                if "Content-Length" not in extra:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            finally:
+                with site.lock:
+                    site.in_flight -= 1
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    site.port = server.server_address[1]
+    site.url = f"http://127.0.0.1:{site.port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()

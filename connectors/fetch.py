@@ -1,0 +1,323 @@
+"""HTTP fetching for feeds and article pages: safe addresses, size caps, politeness, robots.
+
+Every request, and every redirect hop, resolves the host first and refuses addresses that
+are not public (loopback, private, link-local such as the cloud metadata 169.254.169.254,
+shared, reserved, multicast) unless the settings allow them. The connection then goes to
+the address that was checked (the Host header and TLS name stay the original host), so a
+DNS answer that changes between check and connect cannot redirect it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from newsmon.settings import Settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+_REDIRECTS = {301, 302, 303, 307, 308}
+_RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+
+
+class FetchError(Exception):
+    """A URL could not be fetched. permanent: trying again later will not help.
+
+    retry_after: seconds the server asked us to wait (429/503 Retry-After).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ):
+        super().__init__(reason)
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A response body (decompressed) with what conditional GET and decoding need."""
+
+    url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str | None
+    charset: str | None  # declared in Content-Type
+    etag: str | None
+    last_modified: str | None
+    location: str | None = None  # of a redirect
+
+    @property
+    def not_modified(self) -> bool:
+        """The server said 304: nothing changed since the validators we sent."""
+        return self.status == 304
+
+
+def _system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class AddressGuard:
+    """Decides which addresses may be fetched: public ones, plus what the settings allow.
+
+    Allowed entries are networks (`10.0.0.0/8`, `127.0.0.1`) or one port on an address
+    (`127.0.0.1:8080`, for a local test server).
+    """
+
+    def __init__(self, allow: Sequence[str] = (), resolver: Resolver = _system_resolver):
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.ports: set[tuple[IPAddress, int]] = set()
+        for entry in allow:
+            host, _, port = entry.rpartition(":") if entry.count(":") == 1 else ("", "", "")
+            if host and port.isdigit():
+                self.ports.add((ipaddress.ip_address(host), int(port)))
+            else:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+        self.resolver = resolver
+
+    def _allowed(self, address: IPAddress, port: int) -> bool:
+        if (address, port) in self.ports or any(address in net for net in self.networks):
+            return True
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return address.is_global and not address.is_multicast
+
+    def resolve(self, host: str, port: int) -> str:
+        """The first address of host, after checking every address it resolves to."""
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            try:
+                addresses = [ipaddress.ip_address(a) for a in self.resolver(host, port)]
+            except (OSError, UnicodeError) as exc:
+                raise FetchError(f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise FetchError(f"cannot resolve {host}: no address")
+        for address in addresses:
+            if not self._allowed(address, port):
+                raise FetchError(
+                    f"refused: {host} is {address}, not a public address"
+                    " (allow it with NEWSMON_FETCH_ALLOW)",
+                    permanent=True,
+                )
+        return str(addresses[0])
+
+
+class _HostGate:
+    """One request at a time per host, at least `delay` seconds apart."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._locks: dict[str, threading.Lock] = {}
+        self._last: dict[str, float] = {}
+        self._delays: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def slow_down(self, host: str, delay: float) -> None:
+        """A host asked for more time between requests (robots.txt Crawl-delay)."""
+        self._delays[host] = max(self.delay, delay)
+
+    def lock(self, host: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(host, threading.Lock())
+
+    def wait(self, host: str) -> None:
+        """Sleep until the delay since the host's last response has passed (lock held)."""
+        gap = self._delays.get(host, self.delay)
+        last = self._last.get(host)
+        if last is not None:
+            remaining = last + gap - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+
+    def done(self, host: str) -> None:
+        """The host finished answering: its delay starts now."""
+        self._last[host] = time.monotonic()
+
+
+class Fetcher:
+    """GETs URLs politely and safely; one instance per run, shared by its fetches."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        resolver: Resolver = _system_resolver,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.max_bytes = settings.fetch_max_bytes
+        self.max_redirects = settings.fetch_max_redirects
+        self.respect_robots = settings.fetch_respect_robots
+        self.user_agent = settings.fetch_user_agent
+        self.guard = AddressGuard(settings.fetch_allow, resolver)
+        self.gate = _HostGate(settings.fetch_host_delay)
+        self._robots: dict[str, RobotFileParser | None] = {}
+        self.client = httpx.Client(
+            timeout=settings.fetch_timeout,
+            follow_redirects=False,
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
+
+    def get(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
+        """GET url (conditional when validators are given), following safe redirects."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _ in range(self.max_redirects + 1):
+            if self.respect_robots and not self._robots_allow(current):
+                raise FetchError(f"refused by robots.txt: {current}", permanent=True)
+            response = self._request(current, headers)
+            if response.status not in _REDIRECTS:
+                return response
+            location = response.location
+            if not location:
+                raise FetchError(f"redirect {response.status} without Location from {current}")
+            current = urljoin(current, location)
+        raise FetchError(f"more than {self.max_redirects} redirects from {url}", permanent=True)
+
+    def _request(self, url: str, headers: dict[str, str]) -> Fetched:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"refused: not an http(s) URL: {url}", permanent=True)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with self.gate.lock(host):
+            address = self.guard.resolve(host, port)
+            self.gate.wait(host)
+            pinned = address if ":" not in address else f"[{address}]"
+            netloc = f"{pinned}:{parts.port}" if parts.port else pinned
+            target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+            host_header = parts.netloc.rsplit("@", 1)[-1]
+            request = self.client.build_request(
+                "GET",
+                target,
+                headers={**headers, "Host": host_header},
+                extensions={"sni_hostname": host},
+            )
+            try:
+                response = self.client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                self.gate.done(host)
+                raise FetchError(f"timed out fetching {url}") from exc
+            except httpx.HTTPError as exc:
+                self.gate.done(host)
+                raise FetchError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from exc
+            try:
+                return self._read(url, response)
+            finally:
+                response.close()
+                self.gate.done(host)
+
+    def _read(self, url: str, response: httpx.Response) -> Fetched:
+        status = response.status_code
+        if status in _REDIRECTS:
+            location = response.headers.get("location")
+            return Fetched(url, status, b"", None, None, None, None, location=location)
+        if status in _RETRYABLE:
+            raise FetchError(
+                f"{url}: HTTP {status} {response.reason_phrase}",
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
+                status=status,
+            )
+        if status >= 400:
+            reason = f"{url}: HTTP {status} {response.reason_phrase}"
+            raise FetchError(reason, permanent=True, status=status)
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(
+                f"{url}: too large: {int(declared):,} bytes (limit {self.max_bytes:,})", True
+            )
+        body = bytearray()
+        try:
+            # Decompressed bytes are counted: a small gzip bomb stops at the cap.
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise FetchError(
+                        f"{url}: too large: over {self.max_bytes:,} bytes after decompression",
+                        permanent=True,
+                    )
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out reading {url}") from exc
+        except httpx.DecodingError as exc:
+            raise FetchError(f"{url}: bad compressed body: {exc}", permanent=True) from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{url}: connection lost: {exc}") from exc
+        content_type = response.headers.get("content-type")
+        return Fetched(
+            url=url,
+            status=status,
+            body=bytes(body),
+            content_type=content_type.split(";")[0].strip().lower() if content_type else None,
+            charset=response.charset_encoding,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        )
+
+    def _robots_allow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._robots:
+            self._robots[origin] = self._load_robots(origin)
+        robots = self._robots[origin]
+        return robots is None or robots.can_fetch(self.user_agent, url)
+
+    def _load_robots(self, origin: str) -> RobotFileParser | None:
+        """The site's rules; None (allow all) when it has none (RFC 9309: 4xx)."""
+        try:
+            fetched = self._request(origin + "/robots.txt", {})
+        except FetchError as exc:
+            if exc.status and 400 <= exc.status < 500 and exc.status != 429:
+                return None
+            if exc.permanent:
+                raise  # a refused address or an oversized file: the site itself is out
+            # RFC 9309: an unreachable robots.txt means "not now" for the whole site.
+            raise FetchError(f"robots.txt unreachable at {origin}: {exc}") from exc
+        if fetched.status in _REDIRECTS or not fetched.body:
+            # A moved robots.txt is read as none: the usual move is http→https of the same
+            # site, whose pages then redirect there and get their own check.
+            return None
+        parser = RobotFileParser()
+        parser.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
+        delay = parser.crawl_delay(self.user_agent)
+        if delay:
+            self.gate.slow_down(urlsplit(origin).hostname or "", float(delay))
+        return parser
