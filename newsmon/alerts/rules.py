@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from enrich.arabic import clitic_variants, normalize_text, query_groups, words
 from newsmon.records import Article
+from newsmon.yaml_model import ConfigFileError, load_yaml_model, parse_duration
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent.parent / "deploy" / "alerts.yml"
 ChannelName = Literal["email", "webhook"]
 CHANNELS: tuple[ChannelName, ...] = ("email", "webhook")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 Names = Annotated[tuple[str, ...], Field(default=())]
 
@@ -55,12 +52,7 @@ class AlertRule(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         """Seconds, or a number with a unit: 90s, 30m, 2h, 1d."""
-        if isinstance(value, str):
-            found = _DURATION.match(value)
-            if not found:
-                raise ValueError(f"{value!r} is not a duration such as 90s, 30m, 2h or 1d")
-            return float(found[1]) * _UNIT_SECONDS[found[2]]
-        return value
+        return parse_duration(value)
 
     @model_validator(mode="after")
     def _has_condition(self) -> AlertRule:
@@ -93,46 +85,12 @@ class RulesFile(BaseModel):
         return self
 
 
-class RulesError(ValueError):
-    """The rules file cannot be used; the message names the file, the rule and the reason."""
-
-
-def _describe(path: Path, data: Any, exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        loc = list(error["loc"])
-        where = ""
-        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-            index = loc[1]
-            rules = data.get("rules") if isinstance(data, dict) else None
-            name = (
-                rules[index].get("name")
-                if isinstance(rules, list) and isinstance(rules[index], dict)
-                else None
-            )
-            where = f"rule {name!r}" if name else f"rule #{index + 1}"
-            loc = loc[2:]
-        field = ".".join(str(part) for part in loc if not isinstance(part, int))
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{path}: {' '.join(p for p in (where, field) if p)}: {message}")
-    return "\n".join(lines)
+RulesError = ConfigFileError
 
 
 def load_alert_rules(path: Path | None = None) -> tuple[AlertRule, ...]:
     """Read and check the rules file (default deploy/alerts.yml); only enabled rules."""
-    path = path or DEFAULT_RULES
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot read alert rules: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RulesError(f"{path}: expected a mapping with a `rules:` list")
-    try:
-        parsed = RulesFile.model_validate(data)
-    except ValidationError as exc:
-        raise RulesError(_describe(path, data, exc)) from exc
+    parsed = load_yaml_model(path or DEFAULT_RULES, RulesFile, "rules", "rule")
     return tuple(rule for rule in parsed.rules if rule.enabled)
 
 

@@ -29,6 +29,7 @@ from peers import (
 )
 from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter
+from prefect.events.worker import EventsWorker
 from prefect.server.events.schemas.automations import EventTrigger
 from prefect.testing.utilities import prefect_test_harness
 
@@ -50,6 +51,8 @@ SECRET = "shared-webhook-secret"
 
 @pytest.fixture(scope="module", autouse=True)
 def prefect_server() -> Iterator[None]:
+    # An events worker left from another module's harness would send to its old server.
+    EventsWorker.drain_all()
     with prefect_test_harness(server_startup_timeout=120):
         yield
 

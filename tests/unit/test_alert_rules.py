@@ -61,7 +61,7 @@ def test_bad_rules_name_the_file_rule_and_reason(tmp_path: Path, body: str, mess
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(RulesError, match="cannot read alert rules: No such file"):
+    with pytest.raises(RulesError, match="cannot read rules: No such file"):
         load_alert_rules(tmp_path / "nope.yml")
 
 
