@@ -27,6 +27,10 @@ from newsmon.settings import Settings
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 _REDIRECTS = {301, 302, 303, 307, 308}
+# robots.txt is read once an hour per site and process, as crawlers commonly do.
+_ROBOTS_TTL = 3600.0
+_robots_cache: dict[str, tuple[float, RobotFileParser | None]] = {}
+_robots_lock = threading.Lock()
 _RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
@@ -181,7 +185,6 @@ class Fetcher:
         self.user_agent = settings.fetch_user_agent
         self.guard = AddressGuard(settings.fetch_allow, resolver)
         self.gate = _HostGate(settings.fetch_host_delay)
-        self._robots: dict[str, RobotFileParser | None] = {}
         self.client = httpx.Client(
             timeout=settings.fetch_timeout,
             follow_redirects=False,
@@ -295,9 +298,17 @@ class Fetcher:
     def _robots_allow(self, url: str) -> bool:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._robots:
-            self._robots[origin] = self._load_robots(origin)
-        robots = self._robots[origin]
+        with _robots_lock:
+            cached = _robots_cache.get(origin)
+        if cached is None or cached[0] < time.monotonic():
+            cached = (time.monotonic() + _ROBOTS_TTL, self._load_robots(origin))
+            with _robots_lock:
+                _robots_cache[origin] = cached
+        robots = cached[1]
+        if robots is not None:
+            delay = robots.crawl_delay(self.user_agent)
+            if delay:
+                self.gate.slow_down(parts.hostname or "", float(delay))
         return robots is None or robots.can_fetch(self.user_agent, url)
 
     def _load_robots(self, origin: str) -> RobotFileParser | None:
@@ -317,7 +328,4 @@ class Fetcher:
             return None
         parser = RobotFileParser()
         parser.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
-        delay = parser.crawl_delay(self.user_agent)
-        if delay:
-            self.gate.slow_down(urlsplit(origin).hostname or "", float(delay))
         return parser

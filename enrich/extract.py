@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from enrich.boilerplate import BoilerplateRules, clean_text
 from enrich.html import extract_page
 from newsmon.records import CleanItem, ContentType, DecodedItem, StageOutput
 from newsmon.stages import map_stage
+
+
+def _page_date_first(page: datetime | None, feed: datetime | None) -> datetime | None:
+    """The page's date; the feed's when the page gives only the same day (htmldate's dates
+    have no time of day, a feed's usually do)."""
+    if page is None:
+        return feed
+    day_only = page.tzinfo is None and page.time() == time(0)
+    if feed is not None and day_only and page.date() == feed.date():
+        return feed
+    return page
 
 
 def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
@@ -14,9 +27,13 @@ def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
     if item.content_type is ContentType.HTML:
         page = extract_page(body, url=url)
         body = page.text
-        title = title or page.title
         url = url or page.url
-        published_at = published_at or page.published_at
+        if item.metadata_is_fallback:
+            title = page.title or title
+            published_at = _page_date_first(page.published_at, published_at)
+        else:
+            title = title or page.title
+            published_at = published_at or page.published_at
     title, text = clean_text(body, rules, title=title)
     return CleanItem(
         source=item.source,

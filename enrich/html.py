@@ -9,6 +9,9 @@ import trafilatura
 
 from newsmon.errors import RejectedInput
 
+# Shorter than a news brief: a section page, a video page with a caption, an error page.
+MIN_ARTICLE_WORDS = 20
+
 
 @dataclass(frozen=True, slots=True)
 class ExtractedPage:
@@ -38,6 +41,10 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         raise TypeError("trafilatura returned a dict")
     if document is None or not (document.text or "").strip():
         raise RejectedInput("no article text found in the HTML page")
+    words = len((document.text or "").split())
+    if words < MIN_ARTICLE_WORDS:
+        # What is left of a section or index page: menu entries and link titles.
+        raise RejectedInput(f"no article text found in the HTML page (only {words} words of text)")
     return ExtractedPage(
         text=document.text or "",
         title=(document.title or "").strip() or None,

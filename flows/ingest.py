@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from connectors.files import discover, load_files
 from flows.pipeline import PipelineRun, may_pass_on_retry
 from newsmon.records import RawItem, RunSummary, StageOutput
-from newsmon.settings import Settings
+from newsmon.settings import Settings, load_settings
 from newsmon.stages import batched
 from newsmon.store import open_store
 
@@ -39,8 +39,12 @@ def load_task(paths: list[str], max_bytes: int) -> StageOutput[RawItem]:
 
 
 @flow(name="ingest-files", validate_parameters=False)
-def ingest_files(paths: list[str], settings: Settings) -> RunSummary:
-    """Ingest files and folders: load, decode, clean, build, tag entities, dedup, store."""
+def ingest_files(paths: list[str], settings: Settings | None = None) -> RunSummary:
+    """Ingest files and folders: load, decode, clean, build, tag entities, dedup, store.
+
+    Without settings (a deployment run) they are read from NEWSMON_* variables.
+    """
+    settings = settings or load_settings()
     store = open_store(settings)
     run = PipelineRun(settings, store, paths)
     try:

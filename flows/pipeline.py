@@ -206,6 +206,7 @@ class PipelineRun:
         self.es = SyncResult()
         self.alert_ids: list[int] = []
         self.delivery = DeliveryReport()
+        self.feed_outcomes: dict[str, int] | None = None
 
     def reject(self, rejections: Sequence[Rejection]) -> None:
         """Record inputs refused before the shared stages (a missing path, a feed error)."""
@@ -268,6 +269,7 @@ class PipelineRun:
             es_error=self.es.error,
             alerts=self.store.alerts_by_id(self.alert_ids),
             delivery=self.delivery,
+            feeds=self.feed_outcomes,
         )
         self.store.finish_run(summary)
         return summary

@@ -169,6 +169,9 @@ def _print_summary(summary: RunSummary, verbose: bool) -> None:
         )
     elif summary.es_indexed is not None:
         click.echo(f"elasticsearch: {summary.es_indexed} indexed, {summary.es_pending} pending")
+    if summary.feeds is not None:
+        polled = ", ".join(f"{n} {status}" for status, n in sorted(summary.feeds.items()))
+        click.echo(f"feeds: {polled or 'none due'}")
     _print_alerts(summary)
     if verbose:
         for timing in summary.timings:
@@ -218,6 +221,145 @@ def run(paths: tuple[Path, ...], db: Path | None, config: Path | None, verbose: 
         raise _Failed(f"run failed: {type(exc).__name__}: {exc}") from exc
     _print_summary(summary, verbose)
     sys.exit(EXIT_OK if summary.status == "ok" else EXIT_SOME_REJECTED)
+
+
+@cli.command()
+@click.option("--feed", "names", multiple=True, help="Poll only this feed now (repeatable).")
+@click.option("--force", is_flag=True, help="Poll every feed now, due or not.")
+@_store_options
+@click.option("-v", "--verbose", is_flag=True, help="Per-stage timings and Prefect's own logs.")
+def poll(
+    names: tuple[str, ...], force: bool, db: Path | None, config: Path | None, verbose: bool
+) -> None:
+    """Poll the feeds that are due (deploy/feeds.yml), then ingest their new stories.
+
+    Conditional GET, one request at a time per host, robots.txt; each new story page goes
+    through the same stages as `newsmon run` (dedup, entities, store, alerts, Elasticsearch).
+    Exit status as for `newsmon run`.
+    """
+    settings = _settings(db, config)
+    _quiet_prefect(verbose or settings.show_prefect_logs)
+    _entity_taggers(settings)
+    _alert_rules(settings)
+    specs = _feed_list(settings)
+    unknown = set(names) - {spec.name for spec in specs}
+    if unknown:
+        raise click.UsageError(f"not in the feed list: {', '.join(sorted(unknown))}")
+    from flows.poll import poll_feeds_flow
+
+    try:
+        summary = poll_feeds_flow(settings, list(names) or None, force)
+    except StoreError as exc:
+        raise _Failed(str(exc)) from exc
+    except Exception as exc:
+        raise _Failed(f"poll failed: {type(exc).__name__}: {exc}") from exc
+    _print_summary(summary, verbose)
+    sys.exit(EXIT_OK if summary.status == "ok" else EXIT_SOME_REJECTED)
+
+
+def _feed_list(settings: Settings) -> Any:
+    from connectors.feed_list import load_feed_list
+    from newsmon.yaml_model import ConfigFileError
+
+    try:
+        return load_feed_list(settings.feeds)
+    except ConfigFileError as exc:
+        raise _Failed(f"bad feed list: {exc}") from exc
+
+
+@cli.command()
+@_store_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
+def feeds(db: Path | None, config: Path | None, as_json: bool) -> None:
+    """List the feeds with their last poll, status, counts and next poll; flag silent ones."""
+    from datetime import UTC, datetime
+
+    from newsmon.feed_schedule import is_silent
+
+    settings = _settings(db, config)
+    specs = _feed_list(settings)
+    store = _open(settings)
+    try:
+        states = store.feed_states()
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    for spec in specs:
+        state = states.get(spec.name)
+        silent = is_silent(spec, state, now)
+        if as_json:
+            record = {
+                "name": spec.name,
+                "url": str(spec.url),
+                "lang": spec.lang,
+                "status": state.last_status if state else "never polled",
+                "last_poll_at": state.last_poll_at.isoformat()
+                if state and state.last_poll_at
+                else None,
+                "next_poll_at": state.next_poll_at.isoformat()
+                if state and state.next_poll_at
+                else None,
+                "interval": state.interval if state and state.interval else spec.interval,
+                "polls": state.polls if state else 0,
+                "entries_seen": state.entries_seen if state else 0,
+                "stored": state.stored if state else 0,
+                "pending": state.pending if state else 0,
+                "failures": state.failures if state else 0,
+                "last_error": state.last_error if state else None,
+                "silent": silent,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        if state is None:
+            click.echo(f"{spec.name:<18} never polled  {spec.url}")
+            continue
+        last = f"{state.last_poll_at:%Y-%m-%d %H:%M}" if state.last_poll_at else "-"
+        nxt = f"{state.next_poll_at:%H:%M}" if state.next_poll_at else "-"
+        flag = "  SILENT" if silent else ""
+        click.echo(
+            f"{spec.name:<18} {state.last_status or '-':<13} last {last}  next {nxt}"
+            f"  {state.entries_seen} listed, {state.stored} stored, {state.pending} pending{flag}"
+        )
+        if state.last_error:
+            click.echo(f"{'':<18} {state.last_error}")
+
+
+@cli.command()
+@_store_options
+@click.option("--inbox", type=click.Path(path_type=Path), help="Also ingest this drop folder.")
+@click.option("--every", default=300, show_default=True, help="Seconds between runs.")
+def serve(db: Path | None, config: Path | None, inbox: Path | None, every: int) -> None:
+    """Run poll-feeds (and the drop folder's ingestion) on a schedule with Prefect serve().
+
+    Needs a Prefect server (PREFECT_API_URL; `prefect server start`). Each run reads its
+    settings from the environment of this process. Stop with Ctrl-C.
+    """
+    from datetime import timedelta
+
+    from prefect import serve as prefect_serve
+
+    from flows.ingest import ingest_files
+    from flows.poll import poll_feeds_flow
+
+    settings = _settings(db, config)
+    _feed_list(settings)
+    _alert_rules(settings)
+    if db:
+        os.environ["NEWSMON_DB"] = str(db)
+    if config:
+        os.environ["NEWSMON_CONFIG"] = str(config)
+    deployments = [
+        poll_feeds_flow.to_deployment(name="poll-feeds", interval=timedelta(seconds=every))
+    ]
+    if inbox:
+        deployments.append(
+            ingest_files.to_deployment(
+                name="ingest-inbox",
+                interval=timedelta(seconds=every),
+                parameters={"paths": [str(inbox)]},
+            )
+        )
+    prefect_serve(*deployments)  # type: ignore[arg-type]  # sync call: never a coroutine
 
 
 @cli.command()

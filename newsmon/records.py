@@ -26,6 +26,8 @@ class RawItem:
     title: str | None = None
     url: str | None = None
     published_at: datetime | None = None
+    # True when title/published_at come from a feed entry: the page's own metadata wins.
+    metadata_is_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class DecodedItem:
     title: str | None = None
     url: str | None = None
     published_at: datetime | None = None
+    metadata_is_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,8 @@ class RunSummary:
     # Alerts the rules fired on this run's stories, and what delivery did with the outbox.
     alerts: list[AlertRecord] = field(default_factory=list)
     delivery: DeliveryReport | None = None
+    # Feed polls by outcome (fetched, not-modified, unchanged, failed, refused); None for files.
+    feeds: dict[str, int] | None = None
 
     @property
     def status(self) -> str:
@@ -344,3 +349,57 @@ class AlertMessage:
     kind: str
     stories: tuple[StoryBrief, ...]
     day: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """An item a feed lists: the story page to fetch, with the feed's headline and date."""
+
+    feed: str
+    url: str  # canonical: the story's identity
+    link: str  # as the feed gave it
+    article_id: str
+    title: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPoll:
+    """What one poll of one feed found.
+
+    status: `fetched` (parsed, entries listed), `not-modified` (304), `unchanged` (same
+    bytes as last time, whatever the validators said), `failed` (try again later) or
+    `refused` (the feed itself is unusable: not a feed, forbidden address).
+    """
+
+    feed: str
+    status: str
+    entries: tuple[FeedEntry, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed as the store remembers it between polls."""
+
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    interval: float | None = None
+    next_poll_at: datetime | None = None
+    last_poll_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    failures: int = 0
+    polls: int = 0
+    entries_seen: int = 0
+    stored: int = 0
+    pending: int = 0
+    last_new_at: datetime | None = None
+    first_poll_at: datetime | None = None

@@ -152,6 +152,15 @@ class Settings(BaseSettings):
         default=None, description="Shared secret for the X-Signature HMAC-SHA256 header."
     )
     webhook_timeout: PositiveFloat = Field(default=10.0, description="Seconds per request.")
+    feeds: Path | None = Field(
+        default=None, description="Feed list YAML; default deploy/feeds.yml."
+    )
+    fetch_concurrency: PositiveInt = Field(
+        default=4, description="Hosts fetched at once (never two requests to one host)."
+    )
+    fetch_retry_delay: PositiveFloat = Field(
+        default=300.0, description="Seconds before a page that failed to fetch is tried again."
+    )
     fetch_timeout: PositiveFloat = Field(default=20.0, description="Seconds per HTTP request.")
     fetch_max_bytes: PositiveInt = Field(
         default=5 * 1024 * 1024, description="Largest feed or page, after decompression."

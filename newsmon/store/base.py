@@ -11,6 +11,9 @@ from newsmon.records import (
     Article,
     ChannelTarget,
     Delivery,
+    FeedEntry,
+    FeedPoll,
+    FeedState,
     Fingerprint,
     Rejection,
     RejectionRecord,
@@ -201,6 +204,36 @@ class Store(Protocol):
 
     def alerts_by_id(self, ids: Sequence[int]) -> list[AlertRecord]:
         """Alerts with their deliveries, in the order asked for."""
+        ...
+
+    def feed_states(self) -> dict[str, FeedState]:
+        """Every polled feed's remembered state."""
+        ...
+
+    def record_poll(
+        self,
+        url: str,
+        poll: FeedPoll,
+        new_entries: int,
+        interval: float,
+        next_poll_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Remember a poll's outcome, validators, interval and next poll."""
+        ...
+
+    def add_entries(self, entries: Sequence[FeedEntry], now: datetime) -> list[FeedEntry]:
+        """Record listed pages; those new and not yet stored."""
+        ...
+
+    def due_entries(self, now: datetime, limit: int) -> list[FeedEntry]:
+        """Pending pages whose next attempt is due."""
+        ...
+
+    def mark_entries(
+        self, stored: Sequence[str], failed: Sequence[tuple[str, str, datetime | None]]
+    ) -> None:
+        """Pages stored; pages failed (retry at a time, or None: refused)."""
         ...
 
     def close(self) -> None:

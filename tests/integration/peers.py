@@ -295,7 +295,8 @@ def http_site() -> Iterator[Site]:
                 site.in_flight += 1
                 site.most_in_flight = max(site.most_in_flight, site.in_flight)
             try:
-                route = site.routes.get(self.path, (404, {}, b"not found"))
+                path = self.path.split("?", 1)[0]  # like most sites: the query does not route
+                route = site.routes.get(path, (404, {}, b"not found"))
                 status, extra, body = route(headers) if callable(route) else route
                 self.send_response(status)
                 for name, value in extra.items():

@@ -48,7 +48,9 @@ def test_page_without_an_article_is_rejected() -> None:
         extract_page("<html><body><script>var a = 1;</script></body></html>")
     nav_only = "<html><body><nav><a href='/'>الرئيسية</a></nav></body></html>"
     item = DecodedItem("nav.html", nav_only, ContentType.HTML, "utf-8")
-    with pytest.raises(RejectedInput, match="no text left after boilerplate removal"):
+    with pytest.raises(
+        RejectedInput, match=r"no article text found in the HTML page \(only 1 words"
+    ):
         extract_item(item, load_rules())
 
 

@@ -1,0 +1,109 @@
+"""Prefect flow `poll-feeds`: poll due feeds, fetch their new story pages, run the pipeline."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.feed_list import FeedSpec, load_feed_list
+from connectors.feeds import PageFetch, fetch_pages, poll_feeds
+from connectors.fetch import Fetcher
+from flows.pipeline import PipelineRun
+from newsmon.feed_schedule import due_feeds, next_poll
+from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
+from newsmon.settings import Settings, load_settings
+from newsmon.stages import batched
+from newsmon.store import open_store
+
+log = logging.getLogger("newsmon.feeds")
+
+
+@task(name="fetch-feeds", cache_policy=NO_CACHE)
+def fetch_feeds_task(
+    settings: Settings, specs: list[FeedSpec], states: dict[str, FeedState]
+) -> list[FeedPoll]:
+    """Fetch and parse the due feeds (conditional GET, one request at a time per host)."""
+    fetcher = Fetcher(settings)
+    try:
+        return poll_feeds(fetcher, specs, states, settings.fetch_concurrency)
+    finally:
+        fetcher.close()
+
+
+@task(name="fetch-pages", cache_policy=NO_CACHE)
+def fetch_pages_task(settings: Settings, entries: list[FeedEntry]) -> PageFetch:
+    """Fetch a batch of story pages."""
+    fetcher = Fetcher(settings)
+    try:
+        return fetch_pages(fetcher, entries, settings.fetch_concurrency)
+    finally:
+        fetcher.close()
+
+
+@flow(name="poll-feeds", validate_parameters=False)
+def poll_feeds_flow(
+    settings: Settings | None = None, names: list[str] | None = None, force: bool = False
+) -> RunSummary:
+    """Poll the feeds that are due (or the named ones), then ingest their new stories.
+
+    Without settings (a deployment run) they are read from NEWSMON_* variables.
+    """
+    settings = settings or load_settings()
+    specs = [s for s in load_feed_list(settings.feeds) if not names or s.name in names]
+    store = open_store(settings)
+    run = PipelineRun(settings, store, [f"feed:{spec.name}" for spec in specs])
+    try:
+        now = datetime.now(UTC)
+        states = store.feed_states()
+        due = due_feeds(specs, states, now, force=force or bool(names))
+        with run.clock.stage("fetch-feeds", len(due)):
+            polls = fetch_feeds_task(settings, due, states)
+        by_name = {spec.name: spec for spec in due}
+        outcome: Counter[str] = Counter()
+        for poll in polls:
+            spec = by_name[poll.feed]
+            new = store.add_entries(list(poll.entries), now)
+            interval, at = next_poll(spec, states.get(spec.name), poll, len(new), now)
+            store.record_poll(str(spec.url), poll, len(new), interval, at, now)
+            outcome[poll.status] += 1
+            if poll.status == "refused":
+                run.reject([Rejection(str(spec.url), "feed", poll.error or "refused")])
+            elif poll.status == "failed":
+                log.warning("feed %s: %s; next try %s", spec.name, poll.error, f"{at:%H:%M:%S}")
+            log.info("feed %s: %s, %d new pages", spec.name, poll.status, len(new))
+        run.feed_outcomes = dict(outcome)
+        # This poll's new pages and any left pending by failed fetches or an interrupted run.
+        pending = store.due_entries(now, limit=1_000_000)
+        for batch in batched(pending, settings.batch_size):
+            with run.clock.stage("fetch-pages", len(batch)):
+                pages = fetch_pages_task(settings, batch)
+            result, rejections = run.process(pages.loaded)
+            refused = {r.source: r.reason for r in rejections}
+            retry = {url for url, _, _ in pages.retry}
+            later = datetime.now(UTC)
+            store.mark_entries(
+                stored=[e.url for e in batch if e.url not in refused and e.url not in retry],
+                failed=[(url, reason, None) for url, reason in refused.items()]
+                + [
+                    (url, reason, later + timedelta(seconds=wait or settings.fetch_retry_delay))
+                    for url, reason, wait in pages.retry
+                ],
+            )
+            log.info(
+                "pages: %d fetched, %d stored, %d already known, %d refused, %d to retry",
+                len(pages.loaded.items),
+                len(result.new_ids),
+                len(result.known_ids),
+                len(refused),
+                len(retry),
+            )
+        return run.finish()
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    finally:
+        store.close()

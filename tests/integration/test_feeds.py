@@ -1,0 +1,237 @@
+"""Feeds end to end: a real HTTP server on loopback serving Arabic RSS/Atom and article pages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from peers import Site, free_port, http_site, newsmon
+from prefect.events.worker import EventsWorker
+from prefect.testing.utilities import prefect_test_harness
+
+from enrich.boilerplate import clean_text, load_rules
+from flows.poll import poll_feeds_flow
+from newsmon.settings import Settings
+from newsmon.store import open_store
+
+pytestmark = pytest.mark.integration
+
+FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server() -> Iterator[None]:
+    EventsWorker.drain_all()
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _seed(seeds: Path, number: str) -> tuple[str, str]:
+    (path,) = seeds.glob(f"{number}_*.txt")
+    return clean_text(path.read_text("utf-8"), load_rules())
+
+
+def _page(title: str, text: str, canonical: str, date: str = "2024-05-16T09:30:00+00:00") -> bytes:
+    body = "\n".join(f"        <p>{line}</p>" for line in text.splitlines() if line.strip())
+    html = (FEEDS / "article.html").read_text("utf-8")
+    for key, value in (("TITLE", title), ("DATE", date), ("CANONICAL", canonical), ("BODY", body)):
+        html = html.replace("{{" + key + "}}", value)
+    return html.encode("utf-8")
+
+
+def _fill(name: str, site: Site, titles: dict[str, str]) -> bytes:
+    text = (FEEDS / name).read_text("utf-8").replace("{{BASE}}", site.url)
+    text = text.replace("{{OTHER_LOCAL}}", f"http://127.0.0.1:{free_port()}")
+    for number, title in titles.items():
+        text = text.replace("{{TITLE_" + number + "}}", title)
+    return text.encode("utf-8")
+
+
+def _newsroom(site: Site, seeds: Path) -> dict[str, tuple[str, str]]:
+    """Serve two feeds listing the seeds, their article pages, and a syndicated copy."""
+    stories = {n: _seed(seeds, n) for n in ("000", "001", "002", "003", "004")}
+    titles = {n: title for n, (title, _) in stories.items()}
+    pages = {
+        "/world/000-beijing-moscow/": "000",
+        "/world/001-kremlin-statement/": "001",
+        "/world/003-ushakov/": "003",
+        "/ar/20240516-putin-xi": "002",
+        "/ar/20240516-phone-call": "004",
+    }
+    for path, number in pages.items():
+        title, text = stories[number]
+        site.routes[path] = (
+            200,
+            {"Content-Type": "text/html; charset=utf-8"},
+            _page(title, text, site.url + path),
+        )
+    title, text = stories["002"]
+    paragraphs = text.split("\n")[:3]
+    paragraphs[0] = "بكين - رويترز: " + paragraphs[0]
+    site.routes["/ar/20240516-putin-xi-reuters"] = (
+        200,
+        {"Content-Type": "text/html"},
+        _page("نسخة: " + title, "\n".join(paragraphs), site.url + "/ar/20240516-putin-xi-reuters"),
+    )
+    site.routes["/section/world/"] = (
+        200,
+        {"Content-Type": "text/html"},
+        (FEEDS / "section-page.html").read_bytes(),
+    )
+    site.routes["/robots.txt"] = (200, {}, b"User-agent: *\nDisallow: /private/\n")
+    rss = _fill("rt-arabic.rss.xml", site, titles)
+
+    def rss_route(headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if headers.get("if-none-match") == '"rss-v1"':
+            return 304, {"ETag": '"rss-v1"'}, b""
+        return 200, {"Content-Type": "application/rss+xml; charset=utf-8", "ETag": '"rss-v1"'}, rss
+
+    site.routes["/rss/"] = rss_route
+    # No validators at all: the store's hash of the body tells an unchanged feed.
+    site.routes["/ar/rss"] = (
+        200,
+        {"Content-Type": "application/atom+xml"},
+        _fill("france24-arabic.atom.xml", site, titles),
+    )
+    return stories
+
+
+def _feed_file(tmp_path: Path, site: Site, feeds: dict[str, str]) -> Path:
+    path = tmp_path / "feeds.yml"
+    lines = ["feeds:"]
+    for name, route in feeds.items():
+        lines += [f"  - name: {name}", f"    url: {site.url}{route}", "    interval: 5m"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _settings(tmp_path: Path, site: Site, feeds: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "db": tmp_path / "store.db",
+        "feeds": feeds,
+        "fetch_allow": (f"127.0.0.1:{site.port}",),
+        "fetch_host_delay": 0.0,
+        "fetch_timeout": 2.0,
+        "fetch_retry_delay": 60.0,
+    }
+    return Settings(**{**values, **extra})
+
+
+def test_one_poll_stores_dedups_and_alerts_then_a_second_finds_nothing(
+    tmp_path: Path, seeds: Path
+) -> None:
+    with http_site() as site:
+        _newsroom(site, seeds)
+        feeds = _feed_file(tmp_path, site, {"rt-arabic": "/rss/", "france24-arabic": "/ar/rss"})
+        settings = _settings(tmp_path, site, feeds)
+        summary = poll_feeds_flow(settings)
+
+        assert summary.feeds == {"fetched": 2}
+        # Five seed stories and the syndicated copy; the second URL of 000 is the same page.
+        assert summary.stored == 6
+        reasons = sorted(r.reason for r in summary.rejected)
+        assert len(reasons) == 3
+        assert reasons[0].startswith("no article text found in the HTML page (only ")
+        assert reasons[1].startswith("refused: 127.0.0.1 is 127.0.0.1, not a public address")
+        assert reasons[2].startswith("refused: 169.254.169.254 is 169.254.169.254, not a public")
+        assert sum(1 for path, _ in site.requests if path.startswith("/world/000")) == 1
+
+        store = open_store(settings)
+        try:
+            articles = list(store.iter_articles())
+            states = store.feed_states()
+        finally:
+            store.close()
+        by_path = {a.url.split(f":{site.port}/", 1)[-1].rstrip("/"): a for a in articles}
+        copy, original = by_path["ar/20240516-putin-xi-reuters"], by_path["ar/20240516-putin-xi"]
+        assert {copy.cluster_id, original.cluster_id} == {original.cluster_id}
+        assert len({a.cluster_id for a in articles}) == 5
+        seed_000 = by_path["world/000-beijing-moscow"]
+        assert seed_000.title == _seed(seeds, "000")[0]  # the page's headline, not the site's
+        assert seed_000.published_at == datetime(2024, 5, 16, 9, 30, tzinfo=UTC)
+        assert "اقرأ أيضا" not in seed_000.text and "التعليقات" not in seed_000.text
+        assert "موسكو تستضيف منتدى" not in seed_000.text  # related links left out
+        putin_xi = [a for a in summary.alerts if a.rule == "putin-xi"]
+        assert len(putin_xi) == 5  # one per story, not for the copy
+        assert states["rt-arabic"].etag == '"rss-v1"' and states["rt-arabic"].stored == 3
+
+        requests_before = len(site.requests)
+        again = poll_feeds_flow(settings, force=True)
+        assert again.feeds == {"not-modified": 1, "unchanged": 1}
+        assert (again.stored, again.alerts, again.rejected) == (0, [], [])
+        assert sorted(p for p, _ in site.requests[requests_before:]) == ["/ar/rss", "/rss/"]
+        rss_headers = next(h for p, h in site.requests[requests_before:] if p == "/rss/")
+        assert rss_headers["if-none-match"] == '"rss-v1"'
+
+        listed = newsmon("feeds", "--json", db=settings.db, env={"NEWSMON_FEEDS": str(feeds)})
+        records = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
+        assert records["rt-arabic"]["status"] == "not-modified"
+        assert records["france24-arabic"]["stored"] == 3
+        assert not records["rt-arabic"]["silent"]
+
+
+def test_feed_faults_are_recorded_and_retried_later(tmp_path: Path, seeds: Path) -> None:
+    with http_site() as site:
+        stories = _newsroom(site, seeds)
+        title, _text = stories["001"]
+        cp1256_feed = (
+            "<rss version='2.0'><channel><title>أخبار</title><item>"
+            f"<title>{title}</title><link>{site.url}/world/001-kremlin-statement/</link>"
+            "</item></channel></rss>"
+        ).encode("cp1256")
+        truncated = _fill("rt-arabic.rss.xml", site, {n: s[0] for n, s in stories.items()})
+        truncated = truncated[: truncated.index(b"</item>", 2000) + 300]
+        site.routes["/busy"] = (429, {"Retry-After": "3600"}, b"")
+        site.routes["/broken"] = (500, {}, b"")
+        site.routes["/cp1256"] = (200, {"Content-Type": "application/xml"}, cp1256_feed)
+        site.routes["/truncated"] = (200, {"Content-Type": "application/xml"}, truncated)
+        site.routes["/garbage"] = (200, {"Content-Type": "text/html"}, b"<html><body>hi")
+        site.routes["/bomb"] = (200, {"Content-Encoding": "gzip"}, gzip.compress(b"<" * 20_000_000))
+        site.routes["/moved"] = (301, {"Location": "/moved-again"}, b"")
+        site.routes["/moved-again"] = (302, {"Location": "/cp1256"}, b"")
+
+        def slow(headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+            time.sleep(3)
+            return 200, {}, b""
+
+        site.routes["/slow"] = slow
+        names = ["busy", "broken", "cp1256", "truncated", "garbage", "bomb", "moved", "slow"]
+        feeds = _feed_file(tmp_path, site, {n: f"/{n}" for n in names})
+        settings = _settings(tmp_path, site, feeds, fetch_max_bytes=5_000_000)
+        before = datetime.now(UTC)
+        summary = poll_feeds_flow(settings)
+
+        store = open_store(settings)
+        try:
+            states = store.feed_states()
+            articles = list(store.iter_articles())
+        finally:
+            store.close()
+        status = {name: states[name].last_status for name in names}
+        assert status == {
+            "busy": "failed",
+            "broken": "failed",
+            "cp1256": "fetched",
+            "truncated": "fetched",  # malformed but still yields entries
+            "garbage": "refused",
+            "bomb": "refused",
+            "moved": "fetched",  # followed to the same feed: its entry is already listed
+            "slow": "failed",
+        }
+        assert (states["busy"].next_poll_at - before).total_seconds() >= 3600  # Retry-After
+        assert "HTTP 500" in (states["broken"].last_error or "")
+        assert "timed out" in (states["slow"].last_error or "")
+        assert "after decompression" in (states["bomb"].last_error or "")
+        assert "not a readable feed" in (states["garbage"].last_error or "") or "not an RSS" in (
+            states["garbage"].last_error or ""
+        )
+        assert states["truncated"].entries_seen >= 1
+        # The Windows-1256 feed had no declaration: its headline was read right.
+        assert any(a.title == title for a in articles)
+        assert {r.stage for r in summary.rejected} >= {"feed"}
