@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,7 +16,9 @@ from typing import Any
 
 import pytest
 from peers import Site, free_port, http_site, newsmon
+from prefect.deployments import run_deployment
 from prefect.events.worker import EventsWorker
+from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from enrich.boilerplate import clean_text, load_rules
@@ -235,3 +241,42 @@ def test_feed_faults_are_recorded_and_retried_later(tmp_path: Path, seeds: Path)
         # The Windows-1256 feed had no declaration: its headline was read right.
         assert any(a.title == title for a in articles)
         assert {r.stage for r in summary.rejected} >= {"feed"}
+
+
+def test_serve_runs_poll_feeds_as_a_deployment(tmp_path: Path, seeds: Path) -> None:
+    with http_site() as site:
+        _newsroom(site, seeds)
+        feeds = _feed_file(tmp_path, site, {"france24-arabic": "/ar/rss"})
+        env = {
+            **os.environ,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "NEWSMON_DB": str(tmp_path / "served.db"),
+            "NEWSMON_FEEDS": str(feeds),
+            "NEWSMON_FETCH_ALLOW": f"127.0.0.1:{site.port}",
+            "NEWSMON_FETCH_HOST_DELAY": "0",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "newsmon", "serve", "--every", "3600"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            run = None
+            deadline = time.monotonic() + 60
+            while run is None and time.monotonic() < deadline:
+                try:
+                    run = run_deployment("poll-feeds/poll-feeds", timeout=90)
+                except Exception:  # not registered yet
+                    time.sleep(1)
+            assert run is not None and run.state is not None
+            assert run.state.is_completed(), run.state
+        finally:
+            server.send_signal(signal.SIGINT)
+            output = server.communicate(timeout=30)[0]
+        store = open_store(Settings(db=tmp_path / "served.db"))
+        try:
+            assert store.count_articles() == 3, output[-2000:]
+        finally:
+            store.close()

@@ -102,3 +102,19 @@ def test_example_prefect_trigger_loads_as_prefect_reads_it() -> None:
     related = {spec.root["prefect.resource.id"] for spec in trigger.match_related}
     assert related == {"newsmon.entity.Q7747", "newsmon.entity.Q15031"}
     assert set(trigger.parameters) == {"article_id", "title"}
+
+
+def test_prefect_deployments_name_real_flows() -> None:
+    import importlib
+
+    spec = yaml.safe_load((DEPLOY / "prefect.yaml").read_text("utf-8"))
+    assert spec["prefect-version"] == version("prefect")
+    names = set()
+    for deployment in spec["deployments"]:
+        path, function = deployment["entrypoint"].split(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        flow = getattr(module, function)
+        names.add(flow.name)
+        assert set(deployment["parameters"]) <= set(flow.parameters.properties)
+        assert deployment["schedules"][0]["interval"] > 0
+    assert names == {"poll-feeds", "ingest-files"}
