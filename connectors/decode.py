@@ -107,6 +107,7 @@ def decode_item(item: RawItem) -> DecodedItem:
         title=item.title,
         url=item.url,
         published_at=item.published_at,
+        author=item.author,
         metadata_is_fallback=item.metadata_is_fallback,
     )
 

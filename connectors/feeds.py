@@ -90,6 +90,7 @@ def parse_feed(name: str, url: str, data: bytes, charset: str | None = None) -> 
                 article_id=article_id(canonical, ""),
                 title=(item.get("title") or "").strip() or None,
                 published_at=_entry_time(item),
+                author=(item.get("author") or "").strip() or None,
             )
         )
     return entries
@@ -161,6 +162,7 @@ def _fetch_page(fetcher: Fetcher, entry: FeedEntry) -> RawItem:
         title=entry.title,
         url=entry.url,
         published_at=entry.published_at,
+        author=entry.author,
         metadata_is_fallback=True,
     )
 

@@ -24,6 +24,7 @@ class StoryRecord(BaseModel):
     title: str | None = None
     url: str | None = None
     published_at: datetime | None = None
+    author: str | None = None
 
     @model_validator(mode="after")
     def _has_body(self) -> StoryRecord:
@@ -51,6 +52,7 @@ def _to_item(source: str, obj: Any) -> RawItem:
         title=record.title,
         url=record.url,
         published_at=record.published_at,
+        author=record.author,
     )
 
 

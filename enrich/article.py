@@ -59,6 +59,7 @@ def build_article(item: CleanItem, ingested_at: datetime) -> Article:
         encoding=item.encoding,
         url=canonical_url(item.url) if item.url else None,
         published_at=item.published_at,
+        author=item.author,
     )
 
 

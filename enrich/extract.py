@@ -24,16 +24,19 @@ def _page_date_first(page: datetime | None, feed: datetime | None) -> datetime |
 def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
     """Headline and clean story text of one decoded item; raises RejectedInput if none is left."""
     url, published_at, title, body = item.url, item.published_at, item.title, item.body
+    author = item.author
     if item.content_type is ContentType.HTML:
         page = extract_page(body, url=url)
         body = page.text
         url = url or page.url
         if item.metadata_is_fallback:
             title = page.title or title
+            author = page.author or author
             published_at = _page_date_first(page.published_at, published_at)
         else:
             title = title or page.title
             published_at = published_at or page.published_at
+            author = author or page.author
     title, text = clean_text(body, rules, title=title)
     return CleanItem(
         source=item.source,
@@ -42,6 +45,7 @@ def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
         encoding=item.encoding,
         url=url,
         published_at=published_at,
+        author=author,
     )
 
 

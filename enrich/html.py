@@ -21,6 +21,7 @@ class ExtractedPage:
     title: str | None
     url: str | None
     published_at: datetime | None
+    author: str | None = None
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -50,4 +51,5 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         title=(document.title or "").strip() or None,
         url=document.url or url,
         published_at=_parse_date(document.date),
+        author=(document.author or "").strip() or None,
     )

@@ -19,6 +19,7 @@ def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
         "lang": article.lang,
         "encoding": article.encoding,
         "published_at": article.published_at.isoformat() if article.published_at else None,
+        "author": article.author,
         "ingested_at": article.ingested_at.isoformat(),
         "cluster_id": article.cluster_id or article.id,
         "duplicate_of": article.duplicate_of,

@@ -26,7 +26,8 @@ class RawItem:
     title: str | None = None
     url: str | None = None
     published_at: datetime | None = None
-    # True when title/published_at come from a feed entry: the page's own metadata wins.
+    author: str | None = None
+    # True when title/published_at/author come from a feed entry: the page's own metadata wins.
     metadata_is_fallback: bool = False
 
 
@@ -41,6 +42,7 @@ class DecodedItem:
     title: str | None = None
     url: str | None = None
     published_at: datetime | None = None
+    author: str | None = None
     metadata_is_fallback: bool = False
 
 
@@ -54,6 +56,7 @@ class CleanItem:
     encoding: str
     url: str | None = None
     published_at: datetime | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class Article:
     encoding: str = "utf-8"
     url: str | None = None
     published_at: datetime | None = None
+    author: str | None = None
     # Story fields, set by the dedup stage when the article is stored.
     cluster_id: str | None = None
     duplicate_of: str | None = None
@@ -361,6 +365,7 @@ class FeedEntry:
     article_id: str
     title: str | None = None
     published_at: datetime | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ def _fts_phrase(term: str) -> str:
 
 _ARTICLE_COLUMNS = (
     "id, source, title, text, text_norm, lang, ingested_at, encoding, url, published_at,"
-    " cluster_id, duplicate_of, similarity"
+    " cluster_id, duplicate_of, similarity, author"
 )
 LAYOUT_KEY = "dedup_layout"
 
@@ -93,6 +93,7 @@ def _article(row: sqlite3.Row) -> Article:
         cluster_id=row["cluster_id"],
         duplicate_of=row["duplicate_of"],
         similarity=row["similarity"],
+        author=row["author"],
     )
 
 
@@ -268,7 +269,7 @@ class SQLiteStore:
         a = fp.article
         self._db.execute(
             f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id, minhash, shingle_count)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.id,
                 a.source,
@@ -283,6 +284,7 @@ class SQLiteStore:
                 story.cluster_id,
                 story.duplicate_of,
                 story.similarity,
+                a.author,
                 run_id,
                 fp.signature or None,
                 len(fp.shingles),
@@ -972,8 +974,8 @@ class SQLiteStore:
                 state = "stored" if entry.article_id in known else "pending"
                 added = self._db.execute(
                     "INSERT OR IGNORE INTO feed_entries (url, link, feed, article_id, title,"
-                    " published_at, first_seen, state, next_attempt_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " published_at, author, first_seen, state, next_attempt_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         entry.url,
                         entry.link,
@@ -981,6 +983,7 @@ class SQLiteStore:
                         entry.article_id,
                         entry.title,
                         entry.published_at.isoformat() if entry.published_at else None,
+                        entry.author,
                         at,
                         state,
                         at,
@@ -1005,6 +1008,7 @@ class SQLiteStore:
                 article_id=row["article_id"],
                 title=row["title"],
                 published_at=_dt(row["published_at"]),
+                author=row["author"],
             )
             for row in rows
         ]

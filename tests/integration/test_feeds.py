@@ -133,7 +133,7 @@ def test_one_poll_stores_dedups_and_alerts_then_a_second_finds_nothing(
     tmp_path: Path, seeds: Path
 ) -> None:
     with http_site() as site:
-        _newsroom(site, seeds)
+        stories = _newsroom(site, seeds)
         feeds = _feed_file(tmp_path, site, {"rt-arabic": "/rss/", "france24-arabic": "/ar/rss"})
         settings = _settings(tmp_path, site, feeds)
         summary = poll_feeds_flow(settings)
@@ -161,6 +161,7 @@ def test_one_poll_stores_dedups_and_alerts_then_a_second_finds_nothing(
         seed_000 = by_path["world/000-beijing-moscow"]
         assert seed_000.title == _seed(seeds, "000")[0]  # the page's headline, not the site's
         assert seed_000.published_at == datetime(2024, 5, 16, 9, 30, tzinfo=UTC)
+        assert seed_000.author == "ليلى حسن"
         assert "اقرأ أيضا" not in seed_000.text and "التعليقات" not in seed_000.text
         assert "موسكو تستضيف منتدى" not in seed_000.text  # related links left out
         putin_xi = [a for a in summary.alerts if a.rule == "putin-xi"]
@@ -175,9 +176,32 @@ def test_one_poll_stores_dedups_and_alerts_then_a_second_finds_nothing(
         rss_headers = next(h for p, h in site.requests[requests_before:] if p == "/rss/")
         assert rss_headers["if-none-match"] == '"rss-v1"'
 
+        # The feed changes (new ETag, a new item): the next poll reads it and stores the item.
+        title, text = _seed(seeds, "001")
+        site.routes["/world/777-new/"] = (
+            200,
+            {"Content-Type": "text/html"},
+            _page("خبر جديد: " + title, text, site.url + "/world/777-new/"),
+        )
+        rss = _fill("rt-arabic.rss.xml", site, {n: story[0] for n, story in stories.items()})
+        item = f"<item><title>جديد</title><link>{site.url}/world/777-new/</link></item>"
+        changed = rss.replace(b"</channel>", item.encode() + b"</channel>")
+
+        def rss_v2(headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+            if headers.get("if-none-match") == '"rss-v2"':
+                return 304, {"ETag": '"rss-v2"'}, b""
+            return 200, {"ETag": '"rss-v2"'}, changed
+
+        site.routes["/rss/"] = rss_v2
+        third = poll_feeds_flow(settings, names=["rt-arabic"])
+        assert third.feeds == {"fetched": 1}
+        # A republished copy of 001 under a new URL: stored, linked to 001's story, no alert.
+        assert (third.stored, third.alerts) == (1, [])
+
         listed = newsmon("feeds", "--json", db=settings.db, env={"NEWSMON_FEEDS": str(feeds)})
         records = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
-        assert records["rt-arabic"]["status"] == "not-modified"
+        assert records["rt-arabic"]["status"] == "fetched"
+        assert records["rt-arabic"]["stored"] == 4 and records["rt-arabic"]["polls"] == 3
         assert records["france24-arabic"]["stored"] == 3
         assert not records["rt-arabic"]["silent"]
 
@@ -207,8 +231,22 @@ def test_feed_faults_are_recorded_and_retried_later(tmp_path: Path, seeds: Path)
             return 200, {}, b""
 
         site.routes["/slow"] = slow
+        # A page that fails once (503), then answers: it waits as pending and is fetched later.
+        lines = (FEEDS.parent / "alerts" / "putin-only.txt").read_text("utf-8").split("\n", 2)
+        flaky_title, flaky_text = lines[0], lines[2]
+        answers = [(503, {"Retry-After": "1"}, b"busy")]
+        flaky_page = _page(flaky_title, flaky_text, site.url + "/flaky-page")
+        site.routes["/flaky-page"] = lambda headers: (
+            answers.pop() if answers else (200, {}, flaky_page)
+        )
+        site.routes["/flaky"] = (
+            200,
+            {"Content-Type": "application/rss+xml"},
+            f"<rss version='2.0'><channel><title>x</title><item><title>t</title>"
+            f"<link>{site.url}/flaky-page</link></item></channel></rss>".encode(),
+        )
         names = ["busy", "broken", "cp1256", "truncated", "garbage", "bomb", "moved", "slow"]
-        feeds = _feed_file(tmp_path, site, {n: f"/{n}" for n in names})
+        feeds = _feed_file(tmp_path, site, {n: f"/{n}" for n in [*names, "flaky"]})
         settings = _settings(tmp_path, site, feeds, fetch_max_bytes=5_000_000)
         before = datetime.now(UTC)
         summary = poll_feeds_flow(settings)
@@ -241,6 +279,17 @@ def test_feed_faults_are_recorded_and_retried_later(tmp_path: Path, seeds: Path)
         # The Windows-1256 feed had no declaration: its headline was read right.
         assert any(a.title == title for a in articles)
         assert {r.stage for r in summary.rejected} >= {"feed"}
+        assert states["flaky"].pending == 1 and not any(a.title == flaky_title for a in articles)
+
+        time.sleep(1.1)  # the page's Retry-After
+        later = poll_feeds_flow(settings, names=["flaky"])
+        assert later.feeds == {"unchanged": 1} and later.stored == 1
+        store = open_store(settings)
+        try:
+            assert store.feed_states()["flaky"].pending == 0
+            assert any(a.title == flaky_title for a in store.iter_articles())
+        finally:
+            store.close()
 
 
 def test_serve_runs_poll_feeds_as_a_deployment(tmp_path: Path, seeds: Path) -> None:

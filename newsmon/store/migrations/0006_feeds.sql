@@ -29,6 +29,7 @@ CREATE TABLE feed_entries (
     article_id      TEXT NOT NULL,
     title           TEXT,
     published_at    TEXT,
+    author          TEXT,
     first_seen      TEXT NOT NULL,
     state           TEXT NOT NULL CHECK (state IN ('pending', 'stored', 'refused')),
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -36,3 +37,6 @@ CREATE TABLE feed_entries (
     last_error      TEXT
 ) WITHOUT ROWID;
 CREATE INDEX feed_entries_due ON feed_entries (state, next_attempt_at);
+
+-- The byline of a story page (trafilatura), or of its feed entry.
+ALTER TABLE articles ADD COLUMN author TEXT;
