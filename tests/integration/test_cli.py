@@ -143,7 +143,7 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
 def test_help_texts() -> None:
     commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
     more = (["entities"], ["entities", "tag"], ["entities", "retag"], ["es"], ["es", "sync"])
-    alerts = (["alerts"], ["alerts", "retry"], ["alerts", "rules"])
+    alerts = (["alerts"], ["alerts", "retry"], ["alerts", "rules"], ["poll"], ["feeds"], ["serve"])
     for command in (
         *commands,
         *more,

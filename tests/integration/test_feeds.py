@@ -329,3 +329,32 @@ def test_serve_runs_poll_feeds_as_a_deployment(tmp_path: Path, seeds: Path) -> N
             assert store.count_articles() == 3, output[-2000:]
         finally:
             store.close()
+
+
+def test_poll_and_feeds_commands(tmp_path: Path, seeds: Path) -> None:
+    with http_site() as site:
+        _newsroom(site, seeds)
+        feeds = _feed_file(tmp_path, site, {"rt-arabic": "/rss/", "france24-arabic": "/ar/rss"})
+        env = {
+            "NEWSMON_FEEDS": str(feeds),
+            "NEWSMON_FETCH_ALLOW": f"127.0.0.1:{site.port}",
+            "NEWSMON_FETCH_HOST_DELAY": "0",
+        }
+        db = tmp_path / "cli.db"
+        never = newsmon("feeds", db=db, env=env)
+        assert never.returncode == 0 and never.stdout.count("never polled") == 2
+
+        polled = newsmon("poll", db=db, env=env)
+        assert polled.returncode == 1, polled.stderr  # three pages refused, each named
+        assert "feeds: 2 fetched" in polled.stdout
+        assert "6 stored" in polled.stdout
+        assert "alerts putin-xi: 5 new stories" in polled.stdout
+        assert polled.stderr.count("rejected: ") == 3
+
+        listed = newsmon("feeds", db=db, env=env)
+        assert "rt-arabic" in listed.stdout and "3 stored, 0 pending" in listed.stdout
+
+        unknown = newsmon("poll", "--feed", "nope", db=db, env=env)
+        assert unknown.returncode == 2 and "not in the feed list: nope" in unknown.stderr
+        bad = newsmon("poll", db=db, env={**env, "NEWSMON_FETCH_ALLOW": "not-a-network"})
+        assert bad.returncode == 2 and "not-a-network" in bad.stderr
