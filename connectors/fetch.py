@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -177,24 +178,41 @@ class Fetcher:
         self,
         settings: Settings,
         resolver: Resolver = _system_resolver,
-        transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.max_bytes = settings.fetch_max_bytes
         self.max_redirects = settings.fetch_max_redirects
         self.respect_robots = settings.fetch_respect_robots
         self.user_agent = settings.fetch_user_agent
+        self.timeout = settings.fetch_timeout
+        self.verify = verify
         self.guard = AddressGuard(settings.fetch_allow, resolver)
         self.gate = _HostGate(settings.fetch_host_delay)
-        self.client = httpx.Client(
-            timeout=settings.fetch_timeout,
-            follow_redirects=False,
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-            transport=transport,
-        )
+        # One connection pool per host name: connections go to checked addresses, and two
+        # sites behind one address (a CDN) must never share a TLS connection verified for
+        # only one of them.
+        self._clients: dict[str, httpx.Client] = {}
+        self._clients_lock = threading.Lock()
+
+    def _client(self, host: str) -> httpx.Client:
+        with self._clients_lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = httpx.Client(
+                    timeout=self.timeout,
+                    follow_redirects=False,
+                    verify=self.verify,
+                    headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+                )
+                self._clients[host] = client
+            return client
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self.client.close()
+        """Close every connection pool."""
+        with self._clients_lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
     def get(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
         """GET url (conditional when validators are given), following safe redirects."""
@@ -229,14 +247,15 @@ class Fetcher:
             netloc = f"{pinned}:{parts.port}" if parts.port else pinned
             target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
             host_header = parts.netloc.rsplit("@", 1)[-1]
-            request = self.client.build_request(
+            client = self._client(host)
+            request = client.build_request(
                 "GET",
                 target,
                 headers={**headers, "Host": host_header},
                 extensions={"sni_hostname": host},
             )
             try:
-                response = self.client.send(request, stream=True)
+                response = client.send(request, stream=True)
             except httpx.TimeoutException as exc:
                 self.gate.done(host)
                 raise FetchError(f"timed out fetching {url}") from exc

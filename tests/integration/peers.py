@@ -281,8 +281,8 @@ class Site:
 
 
 @contextmanager
-def http_site() -> Iterator[Site]:
-    """Run a Site on a free loopback port."""
+def http_site(cert: tuple[Path, Path] | None = None) -> Iterator[Site]:
+    """Run a Site on a free loopback port (HTTPS with the given certificate and key)."""
     site = Site()
 
     class Handler(BaseHTTPRequestHandler):
@@ -317,6 +317,11 @@ def http_site() -> Iterator[Site]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     site.port = server.server_address[1]
     site.url = f"http://127.0.0.1:{site.port}"
+    if cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        site.url = f"https://localhost:{site.port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

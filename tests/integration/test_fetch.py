@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import Site, http_site
+from peers import Site, http_site, self_signed_cert
 
 from connectors.fetch import AddressGuard, Fetcher, FetchError
 from newsmon.settings import Settings
@@ -158,3 +160,24 @@ def test_robots_crawl_delay_slows_the_host(site: Site) -> None:
 def test_bad_allow_entries_fail_with_their_text() -> None:
     with pytest.raises(ValueError, match="not-a-network"):
         AddressGuard(["not-a-network"])
+
+
+def test_https_keeps_the_host_name_for_tls_while_connecting_to_the_checked_address(
+    tmp_path: Path,
+) -> None:
+    cert = self_signed_cert(tmp_path)
+    with http_site(cert) as secure:
+        secure.routes["/robots.txt"] = (200, {}, b"User-agent: *\n")
+        secure.routes["/news"] = (200, {"Content-Type": "text/html"}, "خبر".encode())
+        trusted = ssl.create_default_context(cafile=str(cert[0]))
+        settings = Settings(fetch_allow=(f"127.0.0.1:{secure.port}",), fetch_host_delay=0)
+        fetcher = Fetcher(settings, verify=trusted)
+        # localhost resolves to 127.0.0.1 (allowed); the certificate is checked for "localhost".
+        fetched = fetcher.get(f"{secure.url}/news")
+        assert fetched.body.decode() == "خبر"
+        assert secure.requests[-1][1]["host"] == f"localhost:{secure.port}"
+        # Another name on the same address gets its own connection, and the certificate
+        # (valid for localhost and 127.0.0.1 only) fails for it, as it must.
+        fetcher.guard.resolver = lambda host, port: ["127.0.0.1"]
+        error = _error(fetcher, f"https://news.example:{secure.port}/news")
+        assert "certificate" in str(error).lower() or "hostname" in str(error).lower()
