@@ -16,7 +16,6 @@ from flows.pipeline import PipelineRun
 from newsmon.feed_schedule import due_feeds, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
 from newsmon.settings import Settings, load_settings
-from newsmon.stages import batched
 from newsmon.store import open_store
 
 log = logging.getLogger("newsmon.feeds")
@@ -77,8 +76,8 @@ def poll_feeds_flow(
             log.info("feed %s: %s, %d new pages", spec.name, poll.status, len(new))
         run.feed_outcomes = dict(outcome)
         # This poll's new pages and any left pending by failed fetches or an interrupted run.
-        pending = store.due_entries(now, limit=1_000_000)
-        for batch in batched(pending, settings.batch_size):
+        # Each batch leaves the due set (stored, refused, or retried later), so this ends.
+        while batch := store.due_entries(now, limit=settings.batch_size):
             with run.clock.stage("fetch-pages", len(batch)):
                 pages = fetch_pages_task(settings, batch)
             result, rejections = run.process(pages.loaded)
