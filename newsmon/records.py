@@ -209,7 +209,6 @@ class DeliveryReport:
     retrying: int = 0
     given_up: int = 0
     errors: list[str] = field(default_factory=list)  # one line per failed attempt
-    sent_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (key, rule, channel)
 
     def add(self, other: DeliveryReport) -> None:
         """Fold a later pass into this one (retrying: what the later pass left to retry)."""
@@ -217,7 +216,6 @@ class DeliveryReport:
         self.retrying = other.retrying
         self.given_up += other.given_up
         self.errors += other.errors
-        self.sent_keys += other.sent_keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,6 @@ def _send_one(
     else:
         store.mark_sent(delivery.id, _utcnow(), note)
         report.sent += 1
-        report.sent_keys.append((delivery.key, delivery.rule, delivery.channel))
         return message
     given_up = error.permanent or delivery.attempts >= policy.max_attempts
     if given_up:
