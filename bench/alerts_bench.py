@@ -16,25 +16,21 @@ import socket
 import tempfile
 import threading
 import time
-from dataclasses import replace
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
+from seed_stories import seed_copies
 
 from enrich.arabic import search_terms
-from enrich.article import build_article
-from enrich.boilerplate import clean_text, load_rules
 from enrich.dedup import DedupParams, fingerprinter_for
-from enrich.entities import tag_articles, tagger_for
 from newsmon.alerts.channels import open_channels
 from newsmon.alerts.check import check_new_stories
 from newsmon.alerts.delivery import RetryPolicy, deliver
 from newsmon.alerts.rules import AlertRule, load_alert_rules
-from newsmon.records import Article, CleanItem, StoryLink
+from newsmon.records import StoryLink
 from newsmon.settings import Settings
 from newsmon.stages import batched
 from newsmon.store.sqlite import SQLiteStore
@@ -42,21 +38,9 @@ from newsmon.store.sqlite import SQLiteStore
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def seed_articles() -> list[Article]:
-    rules = load_rules()
-    now = datetime.now(UTC)
-    seeds = []
-    for path in sorted((ROOT / "seeds").glob("*")):
-        title, text = clean_text(path.read_text("utf-8"), rules)
-        seeds.append(build_article(CleanItem(path.name, title, text, "utf-8"), now))
-    return tag_articles(seeds, tagger_for(None)).items
-
-
 def fill(store: SQLiteStore, n: int) -> None:
-    seeds = seed_articles()
     fingerprinter = fingerprinter_for(DedupParams())
-    articles = (replace(seeds[i % len(seeds)], id=f"bench-{i:08d}") for i in range(n))
-    for batch in batched(articles, 500):
+    for batch in batched(seed_copies(n), 500):
         fps = [fingerprinter.fingerprint(a) for a in batch]
         store.add_articles(fps, "bench", lambda fp: StoryLink(fp.article.id))
 

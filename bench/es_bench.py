@@ -16,35 +16,20 @@ import os
 import tempfile
 import time
 import uuid
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seed_stories import seed_copies
+
 from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, es_document
 from connectors.es_emulator import emulator_template, start_emulator, stop_emulator
-from enrich.article import build_article
-from enrich.boilerplate import clean_text, load_rules
-from enrich.entities import tag_articles, tagger_for
-from newsmon.records import CleanItem
 from newsmon.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def documents(n: int) -> list[dict[str, Any]]:
-    rules = load_rules()
-    now = datetime.now(UTC)
-    seeds = []
-    for path in sorted((ROOT / "seeds").glob("*")):
-        title, text = clean_text(path.read_text("utf-8"), rules)
-        seeds.append(build_article(CleanItem(path.name, title, text, "utf-8"), now))
-    tagged = tag_articles(seeds, tagger_for(None)).items
-    docs = []
-    for i in range(n):
-        article = replace(tagged[i % len(tagged)], id=f"bench-{i:08d}")
-        docs.append(es_document(article, [article.source]))
-    return docs
+    return [es_document(article, [article.source]) for article in seed_copies(n)]
 
 
 def main() -> None:

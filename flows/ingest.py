@@ -8,11 +8,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.files import discover, load_files
-from flows.pipeline import PipelineRun, may_pass_on_retry
+from flows.pipeline import may_pass_on_retry, pipeline_run
 from newsmon.records import RawItem, RunSummary, StageOutput
 from newsmon.settings import Settings, load_settings
 from newsmon.stages import batched
-from newsmon.store import open_store
 
 # Plain logger: the CLI shows it on the console, Prefect forwards it to its API
 # (PREFECT_LOGGING_EXTRA_LOGGERS=newsmon), so no Prefect import is needed to read progress.
@@ -45,9 +44,7 @@ def ingest_files(paths: list[str], settings: Settings | None = None) -> RunSumma
     Without settings (a deployment run) they are read from NEWSMON_* variables.
     """
     settings = settings or load_settings()
-    store = open_store(settings)
-    run = PipelineRun(settings, store, paths)
-    try:
+    with pipeline_run(settings, paths) as run:
         with run.clock.stage("discover", len(paths)):
             found = discover_task(paths)
         run.reject(found.rejections)
@@ -67,8 +64,3 @@ def ingest_files(paths: list[str], settings: Settings | None = None) -> RunSumma
                 len(rejections),
             )
         return run.finish()
-    except BaseException as exc:
-        run.fail(exc)
-        raise
-    finally:
-        store.close()

@@ -206,7 +206,6 @@ class PipelineRun:
         self.es = SyncResult()
         self.alert_ids: list[int] = []
         self.delivery = DeliveryReport()
-        self.feed_outcomes: dict[str, int] | None = None
 
     def reject(self, rejections: Sequence[Rejection]) -> None:
         """Record inputs refused before the shared stages (a missing path, a feed error)."""
@@ -254,8 +253,8 @@ class PipelineRun:
         self.rejected.extend(batch_rejections)
         return result, batch_rejections
 
-    def finish(self) -> RunSummary:
-        """The run's summary, recorded in the store."""
+    def finish(self, feeds: dict[str, int] | None = None) -> RunSummary:
+        """The run's summary (with feed polls by outcome, for a poll), recorded in the store."""
         summary = RunSummary(
             run_id=self.run_id,
             inputs_read=self.read,
@@ -269,7 +268,7 @@ class PipelineRun:
             es_error=self.es.error,
             alerts=self.store.alerts_by_id(self.alert_ids),
             delivery=self.delivery,
-            feeds=self.feed_outcomes,
+            feeds=feeds,
         )
         self.store.finish_run(summary)
         return summary
@@ -281,3 +280,18 @@ class PipelineRun:
             self.run_id, self.read, self.stored, self.known, self.rejected, seconds, error=repr(exc)
         )
         self.store.finish_run(failed)
+
+
+@contextmanager
+def pipeline_run(settings: Settings, inputs: Sequence[str]) -> Iterator[PipelineRun]:
+    """Open the store and begin a run; a run that raises is recorded as failed."""
+    store = open_store(settings)
+    try:
+        run = PipelineRun(settings, store, inputs)
+        try:
+            yield run
+        except BaseException as exc:
+            run.fail(exc)
+            raise
+    finally:
+        store.close()

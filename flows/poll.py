@@ -12,11 +12,10 @@ from prefect.cache_policies import NO_CACHE
 from connectors.feed_list import FeedSpec, load_feed_list
 from connectors.feeds import PageFetch, fetch_pages, poll_feeds
 from connectors.fetch import Fetcher
-from flows.pipeline import PipelineRun
+from flows.pipeline import pipeline_run
 from newsmon.feed_schedule import due_feeds, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
 from newsmon.settings import Settings, load_settings
-from newsmon.store import open_store
 
 log = logging.getLogger("newsmon.feeds")
 
@@ -53,9 +52,8 @@ def poll_feeds_flow(
     """
     settings = settings or load_settings()
     specs = [s for s in load_feed_list(settings.feeds) if not names or s.name in names]
-    store = open_store(settings)
-    run = PipelineRun(settings, store, [f"feed:{spec.name}" for spec in specs])
-    try:
+    with pipeline_run(settings, [f"feed:{spec.name}" for spec in specs]) as run:
+        store = run.store
         now = datetime.now(UTC)
         states = store.feed_states()
         due = due_feeds(specs, states, now, force=force or bool(names))
@@ -74,7 +72,6 @@ def poll_feeds_flow(
             elif poll.status == "failed":
                 log.warning("feed %s: %s; next try %s", spec.name, poll.error, f"{at:%H:%M:%S}")
             log.info("feed %s: %s, %d new pages", spec.name, poll.status, len(new))
-        run.feed_outcomes = dict(outcome)
         # This poll's new pages and any left pending by failed fetches or an interrupted run.
         # Each batch leaves the due set (stored, refused, or retried later), so this ends.
         while batch := store.due_entries(now, limit=settings.batch_size):
@@ -100,9 +97,4 @@ def poll_feeds_flow(
                 len(refused),
                 len(retry),
             )
-        return run.finish()
-    except BaseException as exc:
-        run.fail(exc)
-        raise
-    finally:
-        store.close()
+        return run.finish(feeds=dict(outcome))

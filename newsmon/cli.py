@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +64,15 @@ def _open(settings: Settings) -> Store:
         raise _Failed(str(exc)) from exc
 
 
+@contextmanager
+def _opened(settings: Settings) -> Iterator[Store]:
+    store = _open(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _entity_taggers(settings: Settings) -> tuple[Any, Any]:
     from enrich.entities import ner_for, tagger_for
 
@@ -73,11 +83,12 @@ def _entity_taggers(settings: Settings) -> tuple[Any, Any]:
 
 
 def _alert_rules(settings: Settings) -> Any:
-    from newsmon.alerts.rules import RulesError, load_alert_rules
+    from newsmon.alerts.rules import load_alert_rules
+    from newsmon.yaml_model import ConfigFileError
 
     try:
         return load_alert_rules(settings.alert_rules)
-    except RulesError as exc:
+    except ConfigFileError as exc:
         raise _Failed(f"bad alert rules: {exc}") from exc
 
 
@@ -278,11 +289,8 @@ def feeds(db: Path | None, config: Path | None, as_json: bool) -> None:
 
     settings = _settings(db, config)
     specs = _feed_list(settings)
-    store = _open(settings)
-    try:
+    with _opened(settings) as store:
         states = store.feed_states()
-    finally:
-        store.close()
     now = datetime.now(UTC)
     for spec in specs:
         state = states.get(spec.name)
@@ -366,13 +374,10 @@ def serve(db: Path | None, config: Path | None, inbox: Path | None, every: int) 
 @_store_options
 def export(db: Path | None, config: Path | None) -> None:
     """Print every stored story as NDJSON (one JSON object per line), oldest first."""
-    store = _open(_settings(db, config))
-    try:
+    with _opened(_settings(db, config)) as store:
         for article in store.iter_articles():
             record = article_json(article, store.sources_of(article.id))
             click.echo(json.dumps(record, ensure_ascii=False))
-    finally:
-        store.close()
 
 
 @cli.command()
@@ -405,11 +410,8 @@ def search(
 
     if not query.strip() and not entity_ids:
         raise click.UsageError("give a QUERY, an --entity, or both")
-    store = _open(_settings(db, config))
-    try:
+    with _opened(_settings(db, config)) as store:
         hits = find(store, query, limit, entity_ids)
-    finally:
-        store.close()
     for hit in hits:
         if as_json:
             click.echo(json.dumps(dataclasses.asdict(hit), ensure_ascii=False))
@@ -425,12 +427,9 @@ def search(
 @click.option("--all", "all_runs", is_flag=True, help="Rejections of every run.")
 def rejected(db: Path | None, config: Path | None, run_id: str | None, all_runs: bool) -> None:
     """List inputs that were rejected, with the stage and reason."""
-    store = _open(_settings(db, config))
-    try:
+    with _opened(_settings(db, config)) as store:
         wanted = None if all_runs else (run_id or store.last_run_id())
         records = store.rejections(wanted) if (wanted or all_runs) else []
-    finally:
-        store.close()
     for r in records:
         click.echo(f"{r.run_id}\t{r.stage}\t{r.source}\t{r.reason}")
 
@@ -446,11 +445,8 @@ def stories(
     db: Path | None, config: Path | None, min_copies: int, limit: int | None, as_json: bool
 ) -> None:
     """List stories (near-duplicate clusters) with their copies and sources, most copied first."""
-    store = _open(_settings(db, config))
-    try:
+    with _opened(_settings(db, config)) as store:
         found = store.stories(min_copies=min_copies, limit=limit)
-    finally:
-        store.close()
     for story in found:
         if as_json:
             record = {
@@ -491,12 +487,9 @@ def dedup_rebuild(db: Path | None, config: Path | None) -> None:
     from enrich.dedup import DedupParams, rebuild_stories
 
     settings = _settings(db, config)
-    store = _open(settings)
-    try:
+    with _opened(settings) as store:
         count = rebuild_stories(store, DedupParams.from_settings(settings), settings.batch_size)
         n_stories = len(store.stories())
-    finally:
-        store.close()
     click.echo(f"rebuilt: {count} articles in {n_stories} stories")
 
 
@@ -537,11 +530,8 @@ def entities_retag(db: Path | None, config: Path | None) -> None:
 
     settings = _settings(db, config)
     tagger, ner = _entity_taggers(settings)
-    store = _open(settings)
-    try:
+    with _opened(settings) as store:
         count = retag_store(store, tagger, ner, settings.batch_size)
-    finally:
-        store.close()
     click.echo(f"re-tagged: {count} articles")
 
 
@@ -589,13 +579,10 @@ def es_sync(db: Path | None, config: Path | None) -> None:
 
     settings = _settings(db, config)
     sink = _sink(settings)
-    store = _open(settings)
-    try:
+    with _opened(settings) as store:
         run_id = store.begin_run(["es sync"])
         result = sync(store, sink)
         store.add_rejections(run_id, result.rejected)
-    finally:
-        store.close()
     for rejection in result.rejected:
         click.echo(f"rejected: {rejection.source}: {rejection.reason}", err=True)
     click.echo(f"elasticsearch: {result.indexed} indexed, {result.pending} pending")
@@ -634,11 +621,8 @@ def es_reindex(db: Path | None, config: Path | None) -> None:
 @_store_options
 def es_status(db: Path | None, config: Path | None) -> None:
     """Stories indexed, refused and pending according to the store."""
-    store = _open(_settings(db, config))
-    try:
+    with _opened(_settings(db, config)) as store:
         counts = store.es_counts()
-    finally:
-        store.close()
     click.echo(" ".join(f"{state}={n}" for state, n in sorted(counts.items())))
 
 
@@ -691,12 +675,9 @@ def alerts(
     """
     if ctx.invoked_subcommand is not None:
         return
-    store = _open(_settings(db, config))
-    try:
+    with _opened(_settings(db, config)) as store:
         found = store.alerts(rule=rule, limit=limit, unsent=unsent)
         counts = store.delivery_counts()
-    finally:
-        store.close()
     for alert in found:
         if as_json:
             click.echo(json.dumps(_alert_json(alert), ensure_ascii=False))

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from enrich.arabic import clitic_variants, normalize_text, query_groups, words
+from enrich.arabic import normalize_text, query_groups, search_terms
 from newsmon.records import Article
-from newsmon.yaml_model import ConfigFileError, load_yaml_model, parse_duration
+from newsmon.yaml_model import load_yaml_model, parse_duration
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent.parent / "deploy" / "alerts.yml"
 ChannelName = Literal["email", "webhook"]
@@ -85,9 +85,6 @@ class RulesFile(BaseModel):
         return self
 
 
-RulesError = ConfigFileError
-
-
 def load_alert_rules(path: Path | None = None) -> tuple[AlertRule, ...]:
     """Read and check the rules file (default deploy/alerts.yml); only enabled rules."""
     parsed = load_yaml_model(path or DEFAULT_RULES, RulesFile, "rules", "rule")
@@ -99,7 +96,7 @@ def article_terms(article: Article) -> frozenset[str]:
     text = (
         normalize_text(article.title) + "\n" + (article.text_norm or normalize_text(article.text))
     )
-    return frozenset(form for token in words(text) for form in clitic_variants(token))
+    return frozenset(search_terms(text).split())
 
 
 def matches(rule: AlertRule, article: Article, terms: frozenset[str] | None = None) -> bool:

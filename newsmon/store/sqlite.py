@@ -198,14 +198,23 @@ class SQLiteStore:
                 ),
             )
 
-    def _known_ids(self, ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
+    def _rows_in(self, sql: str, ids: Sequence[str]) -> Iterator[sqlite3.Row]:
+        """Rows of sql, whose `IN ({marks})` takes the ids a chunk at a time."""
         for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
-            known.update(row[0] for row in rows)
-        return known
+            chunk = list(ids[start : start + _ID_CHUNK])
+            yield from self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+    def _lists_in(self, sql: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each id, the second column of sql's (id, value) rows, in the query's order."""
+        found: dict[str, list[str]] = {i: [] for i in ids}
+        for key, value in self._rows_in(sql, ids):
+            found[key].append(value)
+        return found
+
+    def _known_ids(self, ids: Sequence[str]) -> set[str]:
+        return {
+            row[0] for row in self._rows_in("SELECT id FROM articles WHERE id IN ({marks})", ids)
+        }
 
     def check_layout(self, layout: str) -> None:
         """Record the LSH band layout on first use; refuse a different one over stored keys."""
@@ -301,16 +310,13 @@ class SQLiteStore:
     def _with_entities(self, articles: list[Article]) -> list[Article]:
         """The articles with their stored entities attached (one query per chunk of ids)."""
         tags: dict[str, list[EntityTag]] = {}
-        for start in range(0, len(articles), _ID_CHUNK):
-            chunk = [a.id for a in articles[start : start + _ID_CHUNK]]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT * FROM article_entities WHERE article_id IN ({marks})"
-                " ORDER BY article_id, json_extract(mentions, '$[0][0]')",
-                chunk,
-            )
-            for row in rows:
-                tags.setdefault(row["article_id"], []).append(_entity_tag(row))
+        rows = self._rows_in(
+            "SELECT * FROM article_entities WHERE article_id IN ({marks})"
+            " ORDER BY article_id, json_extract(mentions, '$[0][0]')",
+            [a.id for a in articles],
+        )
+        for row in rows:
+            tags.setdefault(row["article_id"], []).append(_entity_tag(row))
         return [replace(a, entities=tuple(tags.get(a.id, ()))) for a in articles]
 
     def replace_entities(self, tagged: Sequence[Article]) -> None:
@@ -338,14 +344,8 @@ class SQLiteStore:
         return [row[0] for row in rows]
 
     def _by_ids(self, columns: str, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-        found: dict[str, tuple[Any, ...]] = {}
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT id, {columns} FROM articles WHERE id IN ({marks})", chunk
-            )
-            found.update({row[0]: tuple(row[1:]) for row in rows})
+        rows = self._rows_in(f"SELECT id, {columns} FROM articles WHERE id IN ({{marks}})", ids)
+        found = {row[0]: tuple(row[1:]) for row in rows}
         # In the order asked for: callers pass candidates best first.
         return {i: found[i] for i in ids if i in found}
 
@@ -460,32 +460,17 @@ class SQLiteStore:
 
     def alert_rules_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """The rules that alerted on each article (throttled and digest matches included)."""
-        found: dict[str, list[str]] = {i: [] for i in ids}
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = list(ids[start : start + _ID_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT article_id, rule FROM alerts WHERE article_id IN ({marks}) ORDER BY id",
-                chunk,
-            )
-            for article_id, rule in rows:
-                found[article_id].append(rule)
-        return found
+        return self._lists_in(
+            "SELECT article_id, rule FROM alerts WHERE article_id IN ({marks}) ORDER BY id", ids
+        )
 
     def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """Every source of each article, first seen first."""
-        found: dict[str, list[str]] = {i: [] for i in ids}
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = list(ids[start : start + _ID_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT article_id, source FROM article_sources WHERE article_id IN ({marks})"
-                " ORDER BY first_seen, source",
-                chunk,
-            )
-            for article_id, source in rows:
-                found[article_id].append(source)
-        return found
+        return self._lists_in(
+            "SELECT article_id, source FROM article_sources WHERE article_id IN ({marks})"
+            " ORDER BY first_seen, source",
+            ids,
+        )
 
     def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
         """Record rejected inputs against a run."""
@@ -585,14 +570,10 @@ class SQLiteStore:
 
     def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
         """Stored articles with their entities, in the order asked for (unknown ids left out)."""
-        found: dict[str, Article] = {}
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = list(ids[start : start + _ID_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk
-            )
-            found.update((a.id, a) for a in self._with_entities([_article(r) for r in rows]))
+        rows = self._rows_in(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({{marks}})", ids
+        )
+        found = {a.id: a for a in self._with_entities([_article(r) for r in rows])}
         return [found[i] for i in ids if i in found]
 
     def alert_queue(self, limit: int) -> list[Article]:

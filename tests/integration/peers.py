@@ -178,6 +178,17 @@ def smtp_peer(
         controller.stop()
 
 
+@contextmanager
+def _serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve on a background thread until the block ends."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class Received:
     """One request the webhook peer got."""
@@ -251,13 +262,8 @@ def webhook_peer(port: int | None = None) -> Iterator[WebhookPeer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
     peer.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/newsmon"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(server):
         yield peer
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -322,10 +328,5 @@ def http_site(cert: tuple[Path, Path] | None = None) -> Iterator[Site]:
         context.load_cert_chain(*cert)
         server.socket = context.wrap_socket(server.socket, server_side=True)
         site.url = f"https://localhost:{site.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(server):
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.alerts.rules import DEFAULT_RULES, RulesError, load_alert_rules, matches
+from newsmon.alerts.rules import DEFAULT_RULES, load_alert_rules, matches
 from newsmon.records import Article, EntityTag, Mention
+from newsmon.yaml_model import ConfigFileError
 
 
 def _article(text: str, ids: tuple[str, ...], lang: str = "ar", title: str = "") -> Article:
@@ -54,14 +55,14 @@ def test_the_shipped_file_has_the_putin_xi_rule() -> None:
 )
 def test_bad_rules_name_the_file_rule_and_reason(tmp_path: Path, body: str, message: str) -> None:
     path = _rules(tmp_path, body)
-    with pytest.raises(RulesError) as error:
+    with pytest.raises(ConfigFileError) as error:
         load_alert_rules(path)
     assert str(error.value).startswith(str(path))
     assert message in str(error.value)
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(RulesError, match="cannot read rules: No such file"):
+    with pytest.raises(ConfigFileError, match="cannot read rules: No such file"):
         load_alert_rules(tmp_path / "nope.yml")
 
 
