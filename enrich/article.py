@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
-
-from courlan import normalize_url
 
 from enrich.arabic import normalize_text
 from enrich.language import detect_language
+from enrich.urls import canonical_url
 from newsmon.records import Article, CleanItem, StageOutput
 from newsmon.stages import map_stage
 
@@ -18,31 +16,22 @@ _WHITESPACE = re.compile(r"\s+")
 ID_HEX_CHARS = 20
 
 
-# Mobile and www. hosts serve the same article as the bare domain.
-_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
+def _hash_id(key: str) -> str:
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_HEX_CHARS // 2).hexdigest()
 
 
-def canonical_url(url: str) -> str:
-    """Canonical URL: https, lower-case host without www./m., no port, fragment or trackers."""
-    try:
-        normalized = str(normalize_url(url, strict=True))
-    except ValueError:
-        return url.strip()
-    parts = urlsplit(normalized)
-    host = parts.netloc
-    for prefix in _HOST_PREFIXES:
-        if host.startswith(prefix) and host.count(".") > 1:
-            host = host[len(prefix) :]
-            break
-    # Outlets serve one article over http and https; the scheme is not part of its identity.
-    scheme = "https" if parts.scheme == "http" else parts.scheme
-    return urlunsplit((scheme, host, parts.path, parts.query, ""))
+def _flat(text_norm: str) -> str:
+    return _WHITESPACE.sub(" ", text_norm).strip()
 
 
 def article_id(url: str | None, text_norm: str) -> str:
     """Stable id: hash of the canonical URL when there is one, else of the normalised text."""
-    key = "url:" + canonical_url(url) if url else "text:" + _WHITESPACE.sub(" ", text_norm).strip()
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_HEX_CHARS // 2).hexdigest()
+    return _hash_id("url:" + canonical_url(url) if url else "text:" + _flat(text_norm))
+
+
+def version_id(url: str, text_norm: str) -> str:
+    """Stable id of one version of a URL's article: hash of the canonical URL and the text."""
+    return _hash_id("url:" + canonical_url(url) + "\ntext:" + _flat(text_norm))
 
 
 def build_article(item: CleanItem, ingested_at: datetime) -> Article:

@@ -16,7 +16,9 @@ from newsmon.errors import RejectedInput
 
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 _NON_WORD = re.compile(r"[\W_]+")
-_SENTENCE_END = re.compile(r"[.!?؟。](?=\s|$)")
+# A run of end marks before a space; «..» and «...» join a headline's parts
+# («مصر.. تعديل مرتقب»), they do not end a sentence.
+_SENTENCE_END = re.compile(r"(?<![.!?؟。])(?!\.\.)[.!?؟。]+(?=\s|$)")
 # A headline is short; a first line longer than this is the story's opening paragraph.
 _HEADLINE_MAX_WORDS = 30
 _HEADLINE_MAX_CHARS = 250
@@ -126,6 +128,7 @@ def clean_text(text: str, rules: BoilerplateRules, title: str | None = None) -> 
     lines = head + lines[window:]
     if not lines:
         raise RejectedInput("no text left after boilerplate removal")
+    title_given = title is not None
     if title is None:
         if _is_headline(lines[0]) and len(lines) > 1:
             title, lines = lines[0], lines[1:]
@@ -137,12 +140,23 @@ def clean_text(text: str, rules: BoilerplateRules, title: str | None = None) -> 
         # Bullets and punctuation are not part of the key, so «• headline» repeats it too.
         return bool(title_key) and _NON_WORD.sub("", norm(line)) == title_key
 
+    headline_lines = [line for i, line in enumerate(lines) if i < window and repeats_title(line)]
     lines = [line for i, line in enumerate(lines) if not (i < window and repeats_title(line))]
     while lines and (
         repeats_title(lines[-1])
         or _matches(norm(lines[-1]), rules.footer_exact, rules.footer_patterns)
     ):
         lines.pop()
-    if not lines:
-        raise RejectedInput("no text left after boilerplate removal")
-    return title, "\n".join(lines)
+    if lines:
+        return title, "\n".join(lines)
+    # A wire flash is one sentence: it is both the headline and the whole story.
+    if headline_lines and not _is_boilerplate(norm(title), rules, arabic_doc):
+        flash = headline_lines[0]
+        return (title if title_given else flash), flash
+    raise RejectedInput("no text left after boilerplate removal")
+
+
+def _is_boilerplate(norm: str, rules: BoilerplateRules, arabic_doc: bool) -> bool:
+    """Whether a normalised line is a header label or a footer line by the rules."""
+    footer = _matches(norm, rules.footer_exact, rules.footer_patterns)
+    return footer or _is_header_label(norm, rules, arabic_doc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal, Protocol
 
@@ -13,6 +13,7 @@ import xxhash
 from datasketch import MinHash, MinHashLSH
 
 from enrich.arabic import words
+from enrich.article import version_id
 from newsmon.records import Article, Fingerprint, StageOutput, StoreResult, StoryLink
 from newsmon.settings import Settings
 from newsmon.stages import map_stage
@@ -198,12 +199,55 @@ def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> Story
     return own
 
 
+def same_version(fp: Fingerprint, stored_norm: str, params: DedupParams) -> bool:
+    """Whether a text read again at a known URL is the stored one, give or take small edits.
+
+    Both texts must hold nearly all of each other's shingles (containment over the larger
+    set): a flash grown into a full report, or another story at a reused URL, is not.
+    """
+    if " ".join(fp.article.text_norm.split()) == " ".join(stored_norm.split()):
+        return True
+    theirs = shingles(stored_norm, params.shingle, params.size)
+    if not fp.shingles or not theirs:
+        return False
+    overlap = len(fp.shingles & theirs) / max(len(fp.shingles), len(theirs))
+    return overlap >= params.min_containment
+
+
+def as_versions(
+    index: DedupIndex, fingerprints: Sequence[Fingerprint], params: DedupParams
+) -> list[Fingerprint]:
+    """Articles whose URL is known but whose text is not the stored one, as new versions.
+
+    Such an article gets an id of its URL and text, and `version_of` the first article stored
+    at the URL; reading the same version again gives the same id, so it is stored once.
+    """
+    with_url = [fp.article.id for fp in fingerprints if fp.article.url]
+    stored = {i: norm for i, (norm, _) in index.story_texts(with_url).items()} if with_url else {}
+    out = []
+    for fp in fingerprints:
+        article = fp.article
+        base = stored.get(article.id)
+        if article.url is None or base is None:
+            if article.url is not None:
+                stored[article.id] = article.text_norm  # the first in this batch is the base
+            out.append(fp)
+            continue
+        if same_version(fp, base, params):
+            out.append(fp)
+            continue
+        new_id = version_id(article.url, article.text_norm)
+        out.append(replace(fp, article=replace(article, id=new_id, version_of=article.id)))
+    return out
+
+
 def store_stories(
     store: Store, fingerprints: Sequence[Fingerprint], run_id: str, params: DedupParams
 ) -> StoreResult:
     """Store a batch, linking each new article to its story inside the store's transaction."""
     store.check_layout(fingerprinter_for(params).layout)
-    return store.add_articles(fingerprints, run_id, lambda fp: link_story(fp, store, params))
+    versioned = as_versions(store, fingerprints, params)
+    return store.add_articles(versioned, run_id, lambda fp: link_story(fp, store, params))
 
 
 def rebuild_stories(store: Store, params: DedupParams, batch_size: int = 500) -> int:

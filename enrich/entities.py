@@ -45,6 +45,11 @@ _CONJUNCTIONS = "وف"
 _PREPOSITIONS = "بلك"
 _TOKEN_CACHE = 500_000
 _MARKS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
+# What may stand between the words of one name: spaces, hyphens, quotes. A comma or a full
+# stop ends the name: «روسيا، اليوم» is Russia then "today", «ار.تي.ال» is RTL, not RT.
+_NAME_GAP = re.compile(r"[\s\-\u2010-\u2015\"'«»“”„‘’\u0640]*")
+_GLUE = ".-"
+_TITLE_FIELD = "title"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +122,36 @@ def _skip_marks(raw: str, letters: int) -> int:
     return len(raw)
 
 
+def _takes_no_article(alias: Alias) -> bool:
+    """Names of places and people never take ال: «الهاربين» is "the fugitives", not Harbin.
+
+    Demonyms (الروسي) and organisations (البريكس) do; aliases that include ال keep it.
+    """
+    return alias.form is not Form.DEMONYM and alias.entity.type in ("place", "person")
+
+
 def _coordinated_with_person(tokens: Sequence[_Token], i: int, people: dict[int, int]) -> bool:
-    """Token i and a named person joined by و: «شي وبوتين», «بوتين وشي»."""
+    """Token i and a named person joined by و or "and": «شي وبوتين», "Xi and Putin"."""
     after = i + 1
     if after in people and tokens[after].norm.startswith("و"):
         return True
-    return tokens[i].norm.startswith("و") and any(last == i - 1 for last in people.values())
+    if tokens[i].norm.startswith("و") and any(last == i - 1 for last in people.values()):
+        return True
+    if after < len(tokens) and tokens[after].norm == "and" and after + 1 in people:
+        return True
+    return i >= 2 and tokens[i - 1].norm == "and" and any(last == i - 2 for last in people.values())
+
+
+def _joined(text: str, tokens: Sequence[_Token], first: int, last: int) -> bool:
+    """Whether tokens first..last are written as one name: only spaces, hyphens or quotes
+    between them, and no word glued on by a dot or hyphen at either end."""
+    for k in range(first, last):
+        if not _NAME_GAP.fullmatch(text, tokens[k].end, tokens[k + 1].start):
+            return False
+    start, end = tokens[first].start, tokens[last].end
+    glued_before = start >= 2 and text[start - 1] in _GLUE and text[start - 2].isalnum()
+    glued_after = end + 1 < len(text) and text[end] in _GLUE and text[end + 1].isalnum()
+    return not (glued_before or glued_after)
 
 
 class EntityTagger:
@@ -160,11 +189,12 @@ class EntityTagger:
                 for shift, stem in proclitic_splits(norm)
                 for aliases, fuzzy in [self._candidates(stem)]
                 for alias in aliases
+                if not (len(stem) < len(norm) - shift and _takes_no_article(alias))
             )
             self._by_token[norm] = found
         return found
 
-    def _match_at(self, tokens: Sequence[_Token], i: int) -> _Match | None:
+    def _match_at(self, text: str, tokens: Sequence[_Token], i: int) -> _Match | None:
         candidates = self._token_aliases(tokens[i].norm)
         if not candidates:
             return None
@@ -180,6 +210,8 @@ class EntityTagger:
             if not all(
                 tok.norm == want or (person and _similar(tok.norm, want)) for want, tok in rest
             ):
+                continue
+            if not _joined(text, tokens, i, i + n - 1):
                 continue
             key = (n, 0 if fuzzy else 1, -int(alias.form), alias, shift)
             if best is None or key[:3] > best[:3]:
@@ -207,6 +239,12 @@ class EntityTagger:
                 return True
         return False
 
+    def _after_cue(self, tokens: Sequence[_Token], i: int) -> bool:
+        """A cue word (a verb of saying or meeting, «مع») right before token i."""
+        if i == 0:
+            return False
+        return any(stem in self.gazetteer.cues for _, stem in proclitic_splits(tokens[i - 1].norm))
+
     def tag(self, text: str, lang: str) -> tuple[EntityTag, ...]:
         """Entities named in the text, each with its mentions, in order of first mention."""
         tokens = [
@@ -216,7 +254,7 @@ class EntityTagger:
         matches: list[_Match] = []
         i = 0
         while i < len(tokens):
-            found = self._match_at(tokens, i)
+            found = self._match_at(text, tokens, i)
             if found is None:
                 i += 1
                 continue
@@ -228,12 +266,18 @@ class EntityTagger:
             for m in matches
             if m.alias.entity.type == "person" and m.alias.form is Form.NAME
         }
+        # Entities the text names outright, wherever: the ground for cue evidence.
+        present = {
+            m.alias.entity.id
+            for m in matches
+            if m.alias.form <= Form.DEMONYM and not m.alias.common_word
+        }
         named: set[str] = set()
         kept: dict[str, list[Mention]] = {}
         for match in matches:
             entity = match.alias.entity
             form = match.alias.form
-            if form is Form.AMBIGUOUS:
+            if form is Form.AMBIGUOUS or match.alias.common_word:
                 previous = tokens[match.first - 1].norm if match.first else ""
                 if previous in self.gazetteer.blockers:
                     continue
@@ -241,11 +285,16 @@ class EntityTagger:
                     entity.id in named
                     or self._has_title(tokens, match.first, demonym_at)
                     or _coordinated_with_person(tokens, match.first, people)
+                    or (
+                        entity.country is not None
+                        and entity.country in present
+                        and self._after_cue(tokens, match.first)
+                    )
                 ):
                     continue
             elif form is Form.CONTEXT_ONLY and entity.id not in named:
                 continue
-            if form is Form.NAME:
+            if form is Form.NAME and not match.alias.common_word:
                 named.add(entity.id)
             kept.setdefault(entity.id, []).append(
                 Mention(match.start, match.end, text[match.start : match.end])
@@ -261,11 +310,35 @@ class EntityTagger:
         )
 
 
+def _in_field(mention: Mention, text_offset: int) -> Mention:
+    """A mention of the joined headline and text, placed in its own field."""
+    if mention.start < text_offset:
+        return replace(mention, field=_TITLE_FIELD)
+    return replace(mention, start=mention.start - text_offset, end=mention.end - text_offset)
+
+
+def tag_story(tagger: EntityTagger, title: str, text: str, lang: str) -> tuple[EntityTag, ...]:
+    """Entities of the headline and the text read as one (the headline first).
+
+    The headline is evidence like any sentence: «الرئيس الصيني شي جين بينغ» there makes a bare
+    «شي» in the text Xi. Each mention says which field its offsets are in.
+    """
+    if not title.strip():
+        return tagger.tag(text, lang)
+    # «|» is no name gap: no name runs from the headline into the text.
+    joined = f"{title}\n|\n{text}"
+    offset = len(title) + 3
+    return tuple(
+        replace(tag, mentions=tuple(_in_field(m, offset) for m in tag.mentions))
+        for tag in tagger.tag(joined, lang)
+    )
+
+
 def tag_articles(
     articles: list[Article], tagger: EntityTagger, ner: NerTagger | None = None
 ) -> StageOutput[Article]:
     """The entities stage over a batch: gazetteer entities, plus NER's extra ones if enabled."""
-    tagged = [replace(a, entities=tagger.tag(a.text, a.lang)) for a in articles]
+    tagged = [replace(a, entities=tag_story(tagger, a.title, a.text, a.lang)) for a in articles]
     if ner is None:
         return StageOutput(tagged)
     # One model call for the whole batch; NER only sees Arabic (the models are Arabic).

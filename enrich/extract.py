@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time
+from urllib.parse import urlsplit
 
 from enrich.boilerplate import BoilerplateRules, clean_text
 from enrich.html import extract_page
+from enrich.page_meta import PageClues, repeated_parts, strip_site_name
 from newsmon.records import CleanItem, ContentType, DecodedItem, StageOutput
 from newsmon.stages import map_stage
 
@@ -26,7 +29,7 @@ def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
     url, published_at, title, body = item.url, item.published_at, item.title, item.body
     author = item.author
     if item.content_type is ContentType.HTML:
-        page = extract_page(body, url=url)
+        page = extract_page(body, url=url, title=title)
         body = page.text
         url = url or page.url
         if item.metadata_is_fallback:
@@ -49,6 +52,32 @@ def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
     )
 
 
+def _host(item: CleanItem) -> str | None:
+    return urlsplit(item.url).hostname if item.url else None
+
+
+def strip_repeated_title_parts(items: list[CleanItem]) -> list[CleanItem]:
+    """Headlines without a part that other headlines of the same host repeat (its site name)."""
+    by_host: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        host = _host(item)
+        if host:
+            by_host.setdefault(host, []).append(index)
+    out = list(items)
+    for indexes in by_host.values():
+        repeated = repeated_parts(items[i].title for i in indexes)
+        if not repeated:
+            continue
+        clues = PageClues(headings=(), site_names=repeated)
+        for i in indexes:
+            title, cut = strip_site_name(items[i].title, clues)
+            if cut:
+                out[i] = replace(items[i], title=title)
+    return out
+
+
 def extract_batch(items: list[DecodedItem], rules: BoilerplateRules) -> StageOutput[CleanItem]:
     """Clean a batch; items with no article text left are rejected with the reason."""
-    return map_stage("extract", items, lambda item: extract_item(item, rules), lambda i: i.source)
+    out = map_stage("extract", items, lambda item: extract_item(item, rules), lambda i: i.source)
+    out.items[:] = strip_repeated_title_parts(out.items)
+    return out

@@ -47,6 +47,7 @@ class GazEntity:
     kind: str
     label_ar: str
     label_en: str
+    country: str | None = None  # for people: the country whose mention supports cue evidence
 
     def label(self, lang: str) -> str:
         """Preferred label in the story's language (Arabic or English)."""
@@ -61,6 +62,8 @@ class Alias:
     entity: GazEntity
     form: Form
     case_sensitive: bool = False
+    # Also an everyday word («كيف», «مالي»): needs the evidence an ambiguous form needs.
+    common_word: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Gazetteer:
     by_canon_deletion: dict[str, tuple[Alias, ...]]
     titles: frozenset[tuple[str, ...]]
     blockers: frozenset[str]
+    cues: frozenset[str] = frozenset()
     alias_count: int = field(default=0)
 
 
@@ -82,8 +86,11 @@ def canon(token: str) -> str:
 
 
 def vowel_deletions(token: str) -> set[str]:
-    """The token with one long-vowel letter (ا و ي) removed, anywhere but the first letter."""
-    return {token[:i] + token[i + 1 :] for i in range(1, len(token)) if token[i] in _VOWELS}
+    """The token with one long-vowel letter (ا و ي) removed, but not its first or last letter.
+
+    A final vowel changes the name, not its spelling: «بوتينا» (Putina, Butina) is not Putin.
+    """
+    return {token[:i] + token[i + 1 :] for i in range(1, len(token) - 1) if token[i] in _VOWELS}
 
 
 def _fuzzy_allowed(alias: Alias) -> bool:
@@ -164,13 +171,17 @@ def build(documents: list[tuple[dict[str, Any], str]]) -> Gazetteer:
     raw_entries: list[tuple[dict[str, Any], str]] = []
     titles: set[tuple[str, ...]] = set()
     blockers: set[str] = set()
+    cues: set[str] = set()
+    common: set[str] = set()
     for doc, where in documents:
         for entry in doc.get("entities") or []:
             raw_entries.append((entry, where))
-        for names in _by_lang(doc.get("titles"), where).values():
-            titles.update(_tokens(name) for name in names)
-        for names in _by_lang(doc.get("blockers"), where).values():
-            blockers.update(normalize_text(name) for name in names)
+        for key in ("titles", "place_titles"):
+            for names in _by_lang(doc.get(key), where).values():
+                titles.update(_tokens(name) for name in names)
+        for key, target in (("blockers", blockers), ("cues", cues), ("common_words", common)):
+            for names in _by_lang(doc.get(key), where).values():
+                target.update(normalize_text(name) for name in names)
     by_first: dict[str, list[Alias]] = defaultdict(list)
     by_canon: dict[str, list[Alias]] = defaultdict(list)
     by_deletion: dict[str, list[Alias]] = defaultdict(list)
@@ -189,6 +200,7 @@ def build(documents: list[tuple[dict[str, Any], str]]) -> Gazetteer:
             str(raw.get("kind", entity_type)),
             str(label.get("ar") or label.get("en")),
             str(label.get("en") or ""),
+            str(raw["country"]) if raw.get("country") else None,
         )
         entities[entity_id] = entity
         forms = list(_aliases(entity, raw))
@@ -201,7 +213,8 @@ def build(documents: list[tuple[dict[str, Any], str]]) -> Gazetteer:
             seen.add((tokens, entity_id))
             # Latin acronyms (WHO, US, UN) are ordinary words in lower case.
             acronym = text.isascii() and text.replace(".", "").isupper() and len(text) <= 6
-            alias = Alias(tokens, entity, form, case_sensitive=acronym)
+            common_word = len(tokens) == 1 and tokens[0] in common
+            alias = Alias(tokens, entity, form, case_sensitive=acronym, common_word=common_word)
             by_first[tokens[0]].append(alias)
             first = tokens[0]
             if _fuzzy_allowed(alias):
@@ -216,6 +229,7 @@ def build(documents: list[tuple[dict[str, Any], str]]) -> Gazetteer:
         by_canon_deletion={k: tuple(v) for k, v in by_deletion.items()},
         titles=frozenset(titles),
         blockers=frozenset(blockers),
+        cues=frozenset(cues),
         alias_count=len(seen),
     )
 

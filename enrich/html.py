@@ -6,11 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import trafilatura
+from trafilatura.utils import load_html
 
+from enrich.page_meta import clean_author, key, page_clues, strip_site_name, visible_lead
 from newsmon.errors import RejectedInput
 
 # Shorter than a news brief: a section page, a video page with a caption, an error page.
 MIN_ARTICLE_WORDS = 20
+# A flash headline has a few words, and it is most of the flash's text.
+_FLASH_MIN_WORDS = 3
+_FLASH_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +38,37 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
 
 
-def extract_page(html: str, url: str | None = None) -> ExtractedPage:
-    """Main text (comments off), title, canonical URL and date; rejects pages with no article."""
+def _is_flash(text: str, headline: str | None) -> bool:
+    """Whether a short text is its headline: the page is a one-sentence flash, not an index.
+
+    The headline has a few words and makes up most of the text (or the text most of it): a
+    section page whose menu happens to hold its one-word title («العالم») is no flash.
+    """
+    if not headline or len(headline.split()) < _FLASH_MIN_WORDS:
+        return False
+    text_key, headline_key = key(text), key(headline)
+    if not text_key or not headline_key:
+        return False
+    if text_key in headline_key:  # «بوتين يصل إلى بكين» under «عاجل: بوتين يصل إلى بكين»
+        return len(text_key) >= _FLASH_SHARE * len(headline_key)
+    # The headline, once or repeated (h1 and paragraph), and little else.
+    rest = text_key.replace(headline_key, "")
+    return len(rest) < len(text_key) and len(rest) <= (1 - _FLASH_SHARE) * len(headline_key)
+
+
+def extract_page(html: str, url: str | None = None, title: str | None = None) -> ExtractedPage:
+    """Main text (comments off), title, canonical URL and date; rejects pages with no article.
+
+    `title` is the headline a feed gave for the page, if any. The headline loses the site's
+    name, the author keeps only names, and a lead paragraph beside the body is put back
+    (enrich.page_meta).
+    """
+    try:
+        tree = load_html(html)
+    except ValueError:
+        tree = None
+    if tree is None:
+        raise RejectedInput("no article text found in the HTML page (unparsable HTML)")
     document = trafilatura.bare_extraction(
         html, url=url, include_comments=False, with_metadata=True
     )
@@ -42,14 +76,23 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         raise TypeError("trafilatura returned a dict")
     if document is None or not (document.text or "").strip():
         raise RejectedInput("no article text found in the HTML page")
-    words = len((document.text or "").split())
-    if words < MIN_ARTICLE_WORDS:
-        # What is left of a section or index page: menu entries and link titles.
+    text = document.text or ""
+    lead = visible_lead(tree, document.description, text)
+    if lead:
+        text = lead + "\n" + text
+    words = len(text.split())
+    headlines = (document.title, title)
+    if words < MIN_ARTICLE_WORDS and not any(_is_flash(text, h) for h in headlines):
+        # What is left of a section or index page: menu entries and link titles. A wire flash
+        # is short too, but its one sentence is its own headline.
         raise RejectedInput(f"no article text found in the HTML page (only {words} words of text)")
+    clues = page_clues(tree, document.sitename, document.hostname)
+    page_title, site_name = strip_site_name((document.title or "").strip(), clues)
+    names = [*clues.site_names, *([site_name] if site_name else [])]
     return ExtractedPage(
-        text=document.text or "",
-        title=(document.title or "").strip() or None,
+        text=text,
+        title=page_title or None,
         url=document.url or url,
         published_at=_parse_date(document.date),
-        author=(document.author or "").strip() or None,
+        author=clean_author(document.author, names),
     )

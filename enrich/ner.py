@@ -126,7 +126,7 @@ def merge(
     text: str, gazetteer_tags: tuple[EntityTag, ...], spans: Sequence[NerSpan]
 ) -> tuple[EntityTag, ...]:
     """Gazetteer entities plus NER spans that overlap none of their mentions."""
-    taken = [(m.start, m.end) for tag in gazetteer_tags for m in tag.mentions]
+    taken = [(m.start, m.end) for tag in gazetteer_tags for m in tag.mentions if m.field == "text"]
     extra: dict[str, tuple[str, str, list[Mention]]] = {}
     for span in spans:
         if any(span.start < end and start < span.end for start, end in taken):

@@ -24,13 +24,15 @@ def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
         "cluster_id": article.cluster_id or article.id,
         "duplicate_of": article.duplicate_of,
         "similarity": article.similarity,
+        "version_of": article.version_of,
         "entities": [
             {
                 "id": tag.id,
                 "label": tag.label,
                 "type": tag.type,
                 "mentions": [
-                    {"start": m.start, "end": m.end, "text": m.text} for m in tag.mentions
+                    {"start": m.start, "end": m.end, "text": m.text, "field": m.field}
+                    for m in tag.mentions
                 ],
             }
             for tag in article.entities

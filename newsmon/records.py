@@ -61,11 +61,12 @@ class CleanItem:
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """Where an entity is named: character offsets into the article's `text`, end exclusive."""
+    """Where an entity is named: character offsets into the article's `field`, end exclusive."""
 
     start: int
     end: int
     text: str
+    field: str = "text"  # "text" or "title"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ class Article:
     cluster_id: str | None = None
     duplicate_of: str | None = None
     similarity: float | None = None
+    # The article first stored at the same URL, when this is another version of it.
+    version_of: str | None = None
     # Set by the entities stage: people, places and organisations the text names.
     entities: tuple[EntityTag, ...] = ()
 

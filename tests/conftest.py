@@ -31,3 +31,17 @@ def fixtures() -> Path:
 @pytest.fixture
 def seeds() -> Path:
     return SEEDS
+
+
+# Real Arabic news (public datasets, hand-made gold) lives beside the checkout in shared/;
+# it is read from there, never copied into the project.
+REAL_ARABIC = ROOT.parent / "shared" / "testdata" / "real-arabic"
+
+
+@pytest.fixture
+def real_arabic() -> Path:
+    if not REAL_ARABIC.is_dir():
+        pytest.skip(
+            f"real Arabic test data not found at {REAL_ARABIC} (shared/ beside the checkout)"
+        )
+    return REAL_ARABIC

@@ -73,7 +73,7 @@ def _fts_phrase(term: str) -> str:
 
 _ARTICLE_COLUMNS = (
     "id, source, title, text, text_norm, lang, ingested_at, encoding, url, published_at,"
-    " cluster_id, duplicate_of, similarity, author"
+    " cluster_id, duplicate_of, similarity, author, version_of"
 )
 LAYOUT_KEY = "dedup_layout"
 
@@ -94,7 +94,14 @@ def _article(row: sqlite3.Row) -> Article:
         duplicate_of=row["duplicate_of"],
         similarity=row["similarity"],
         author=row["author"],
+        version_of=row["version_of"],
     )
+
+
+def _mention_row(m: Mention) -> list[int | str]:
+    """A mention as stored: [start, end, text], plus the field when it is not the text."""
+    row: list[int | str] = [m.start, m.end, m.text]
+    return row if m.field == "text" else [*row, m.field]
 
 
 def _entity_rows(article_id: str, tags: Sequence[EntityTag]) -> list[tuple[str, ...]]:
@@ -104,14 +111,15 @@ def _entity_rows(article_id: str, tags: Sequence[EntityTag]) -> list[tuple[str, 
             tag.id,
             tag.label,
             tag.type,
-            json.dumps([[m.start, m.end, m.text] for m in tag.mentions], ensure_ascii=False),
+            json.dumps([_mention_row(m) for m in tag.mentions], ensure_ascii=False),
         )
         for tag in tags
     ]
 
 
 def _entity_tag(row: sqlite3.Row) -> EntityTag:
-    mentions = tuple(Mention(start, end, text) for start, end, text in json.loads(row["mentions"]))
+    # Rows written before headlines were tagged have no field: they are in the text.
+    mentions = tuple(Mention(*values) for values in json.loads(row["mentions"]))
     return EntityTag(row["entity_id"], row["label"], row["type"], mentions)
 
 
@@ -278,7 +286,7 @@ class SQLiteStore:
         a = fp.article
         self._db.execute(
             f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id, minhash, shingle_count)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.id,
                 a.source,
@@ -294,6 +302,7 @@ class SQLiteStore:
                 story.duplicate_of,
                 story.similarity,
                 a.author,
+                a.version_of,
                 run_id,
                 fp.signature or None,
                 len(fp.shingles),

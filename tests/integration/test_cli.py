@@ -245,3 +245,41 @@ def test_alert_rules_are_checked_before_the_run(tmp_path: Path, seeds: Path) -> 
     unknown = newsmon("alerts", "rules", db=tmp_path / "x.db", env=env)
     assert unknown.returncode == 1
     assert "Q999999999 (not in the gazetteer)" in unknown.stdout
+
+
+def test_flashes_and_reused_urls_are_stored_not_lost(
+    fixtures: Path, seeds: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "newsmon.db"
+
+    def record(newsid: int, seed: str) -> str:
+        text = (seeds / seed).read_text("utf-8")
+        url = f"http://www.spa.gov.sa/viewstory.php?lang=ar&newsid={newsid}"
+        return json.dumps({"url": url, "text": text}, ensure_ascii=False)
+
+    # One-sentence wire flashes are stored (title = text = the sentence); the one naming both
+    # leaders fires putin-xi. An outlet's query-id URLs (Saudi Press Agency) stay two articles.
+    spa = tmp_path / "spa-1.ndjson"
+    spa.write_text(
+        record(2001, "000_82fb96e6e2e2803a.txt") + "\n" + record(2002, "001_c7913647ea205634.txt"),
+        encoding="utf-8",
+    )
+    first = newsmon("run", str(fixtures / "flash"), str(spa), db=db)
+    assert first.returncode == 0, first.stderr
+    assert "4 read, 4 stored, 0 already known, 0 rejected" in first.stdout
+    assert "alerts putin-xi: 3 new stories" in first.stdout
+    assert "Xi and Putin signed a joint statement." in first.stdout
+
+    # The same URL coming back with another story is a new version of it, stored once.
+    reused = tmp_path / "spa-2.ndjson"
+    reused.write_text(record(2001, "003_e1704f5e1c1310a5.txt") + "\n", encoding="utf-8")
+    again = newsmon("run", str(reused), db=db)
+    assert "1 read, 1 stored, 0 already known" in again.stdout, again.stdout
+    assert "1 read, 0 stored, 1 already known" in newsmon("run", str(reused), db=db).stdout
+    exported = [json.loads(x) for x in newsmon("export", db=db).stdout.splitlines()]
+    at_2001 = {r["version_of"]: r for r in exported if (r["url"] or "").endswith("newsid=2001")}
+    assert len(at_2001) == 2
+    base = at_2001[None]
+    version = at_2001[base["id"]]
+    assert version["title"].startswith("سنقاوم: أعلام بوتين")  # seed 003's headline
+    assert version["id"] != base["id"] and version["text"] != base["text"]

@@ -123,3 +123,38 @@ def test_malformed_rules_name_the_file() -> None:
         parse_rules(
             {"header": {"patterns": ["("]}, "footer": {}, "header_latin_label": "x"}, "x.yml"
         )
+
+
+def test_headline_with_double_dots_is_whole_and_leaves_the_body() -> None:
+    text = "مصر.. تعديل مرتقب يطيح برئيس الحكومة\n\nتداولت الأوساط أنباء عن تعديل وزاري قريب."
+    title, body = clean_text(text, load_rules())
+    assert title == "مصر.. تعديل مرتقب يطيح برئيس الحكومة"
+    assert body == "تداولت الأوساط أنباء عن تعديل وزاري قريب."
+
+
+def test_double_dots_do_not_end_a_derived_title() -> None:
+    assert derive_title("قال بوتين.. إن الأمر مهم. ثم أضاف كلاما آخر") == "قال بوتين.. إن الأمر مهم"
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("ar-flash.txt", "عاجل: بوتين يصل إلى بكين"),
+        ("en-flash.txt", "Xi and Putin signed a joint statement."),
+    ],
+)
+def test_one_sentence_flash_is_its_own_title_and_text(
+    fixtures: Path, name: str, title: str
+) -> None:
+    raw = (fixtures / "flash" / name).read_text("utf-8")
+    assert clean_text(raw, load_rules()) == (title, title)
+    # The same with the headline given by metadata (a JSON record, a feed item).
+    assert clean_text(raw, load_rules(), title=title) == (title, title)
+
+
+def test_glued_related_articles_list_is_footer() -> None:
+    text = (
+        "عنوان المقال\n\nفقرة أولى من المقال عن السياسة الإقليمية.\n"
+        "مقالات أخرى للكاتبعن روسيا بوتن.. أو بوتن روسياعن روسيا بوتن"
+    )
+    assert clean_text(text, load_rules())[1] == "فقرة أولى من المقال عن السياسة الإقليمية."

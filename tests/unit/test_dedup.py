@@ -1,11 +1,12 @@
 import multiprocessing
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from enrich.arabic import normalize_text, search_terms
-from enrich.article import article_id, build_article, canonical_url
+from enrich.article import article_id, build_article
 from enrich.boilerplate import clean_text, load_rules
 from enrich.dedup import (
     DedupParams,
@@ -17,6 +18,7 @@ from enrich.dedup import (
     store_stories,
 )
 from enrich.dedup_quality import evaluate, pairwise_scores
+from enrich.urls import canonical_url
 from newsmon.errors import StoreError
 from newsmon.records import Article, CleanItem, StoreResult
 from newsmon.store.sqlite import SQLiteStore
@@ -203,3 +205,39 @@ def test_two_processes_storing_copies_of_one_story_make_one_story(
     assert len(articles) == 20
     assert len({a.cluster_id for a in articles}) == 1
     assert sum(a.duplicate_of is None for a in articles) == 1
+
+
+def _at_url(article: Article, url: str) -> Article:
+    return replace(article, id=article_id(url, article.text_norm), url=url)
+
+
+def test_known_url_with_other_text_is_stored_as_a_new_version(seeds: Path, tmp_path: Path) -> None:
+    # An outlet reusing one URL for another story: seed 000 first, seed 003 later.
+    url = "https://www.spa.gov.sa/viewstory.php?lang=ar&newsid=2001"
+    first = _at_url(_seed_article(seeds, "000_82fb96e6e2e2803a.txt"), url)
+    second = _at_url(_seed_article(seeds, "003_e1704f5e1c1310a5.txt"), url)
+    store = _store(tmp_path)
+    assert _add(store, [first]).new_ids == [first.id]
+    result = _add(store, [second])
+    assert len(result.new_ids) == 1 and result.new_ids[0] != first.id
+    version = store.articles_by_id(result.new_ids)[0]
+    assert version.version_of == first.id and version.url == first.url
+    assert version.text == second.text
+    # The same version read again is known; so is the first text.
+    again = _add(store, [second, first])
+    assert again.new_ids == [] and sorted(again.known_ids) == sorted([result.new_ids[0], first.id])
+    assert store.count_articles() == 2
+
+
+def test_known_url_with_a_small_edit_is_the_same_article(seeds: Path, tmp_path: Path) -> None:
+    url = "https://arabic.rt.com/world/1234567-putin-xi/"
+    first = _at_url(_seed_article(seeds, "001_c7913647ea205634.txt"), url)
+    edited_text = first.text.replace("،", ",", 3) + " (تحديث)"
+    edited = _at_url(
+        build_article(CleanItem("edit", first.title, edited_text, "utf-8", url=url), NOW), url
+    )
+    store = _store(tmp_path)
+    _add(store, [first])
+    result = _add(store, [edited])
+    assert result.new_ids == [] and result.known_ids == [first.id]
+    assert store.count_articles() == 1

@@ -28,7 +28,9 @@ def test_document_adds_keyword_fields_to_the_export_record() -> None:
     assert doc["source_domain"] == "example.com"
     assert doc["first_copy"] is False
     assert doc["sources"] == ["https://www.example.com/a?x=1", "b.txt"]
-    assert doc["entities"][0]["mentions"] == [{"start": 6, "end": 11, "text": "بوتين"}]
+    assert doc["entities"][0]["mentions"] == [
+        {"start": 6, "end": 11, "text": "بوتين", "field": "text"}
+    ]
     assert doc["alert_rules"] == []
     assert es_document(tagged, [], ["putin-xi"])["alert_rules"] == ["putin-xi"]
 

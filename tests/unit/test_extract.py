@@ -4,11 +4,12 @@ from pathlib import Path
 import pytest
 
 from enrich.arabic import normalize_text, words
-from enrich.article import article_id, build_article, canonical_url
+from enrich.article import article_id, build_article
 from enrich.boilerplate import load_rules
 from enrich.extract import extract_batch, extract_item
 from enrich.html import extract_page
 from enrich.language import detect_language
+from enrich.urls import canonical_url
 from newsmon.errors import RejectedInput
 from newsmon.records import CleanItem, ContentType, DecodedItem
 

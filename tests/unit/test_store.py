@@ -99,7 +99,7 @@ def test_entities_are_stored_exported_and_searchable(tmp_path: Path) -> None:
         "id": "Q15031",
         "label": "شي جين بينغ",
         "type": "person",
-        "mentions": [{"start": 4, "end": 15, "text": "شي جين بينغ"}],
+        "mentions": [{"start": 4, "end": 15, "text": "شي جين بينغ", "field": "text"}],
     }
 
     def names(query: str, *entity_ids: str) -> list[str]:
@@ -182,3 +182,18 @@ def test_a_store_from_before_entities_is_migrated_and_can_be_retagged(tmp_path: 
     assert [t.id for t in next(store.iter_articles()).entities] == ["Q7747"]
     latest = len(list(migrations.glob("*.sql")))
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == latest
+
+
+def test_headline_mentions_are_stored_with_their_field(tmp_path: Path) -> None:
+    store = _store(tmp_path / "s.db")
+    article = _article("وصل الرئيس إلى المدينة صباح اليوم.", title="بوتين يزور بكين")
+    (tagged,) = tag_articles([article], tagger_for(None)).items
+    _add(store, [tagged], store.begin_run([]))
+    (stored,) = store.iter_articles()
+    assert stored.entities == tagged.entities
+    putin = next(t for t in stored.entities if t.id == "Q7747")
+    assert [(m.field, m.start, m.end) for m in putin.mentions] == [("title", 0, 5)]
+    record = article_json(stored, [])
+    assert {"start": 0, "end": 5, "text": "بوتين", "field": "title"} in [
+        m for e in record["entities"] for m in e["mentions"]
+    ]
