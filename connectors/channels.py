@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from newsmon.errors import ExternalError
 from newsmon.records import AlertMessage, Delivery
 
 
-class DeliveryError(Exception):
-    """A message was not delivered. permanent: retrying cannot help (a 4xx, a refused login).
-
-    retry_after: seconds the receiver asked us to wait (HTTP 429/503 Retry-After).
-    """
-
-    def __init__(self, reason: str, permanent: bool = False, retry_after: float | None = None):
-        super().__init__(reason)
-        self.permanent = permanent
-        self.retry_after = retry_after
+class DeliveryError(ExternalError):
+    """A message was not delivered (permanent and retry_after as in ExternalError)."""
 
 
 class Channel(Protocol):

@@ -12,26 +12,25 @@ import logging
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
+from newsmon.errors import ExternalError
 from newsmon.export import article_json
+from newsmon.packaged import packaged
 from newsmon.records import Article
 from newsmon.settings import Settings
 
 log = logging.getLogger("newsmon.elasticsearch")
 
-DEFAULT_TEMPLATE = (
-    Path(__file__).resolve().parent.parent / "deploy" / "elasticsearch" / "stories-template.json"
-)
+DEFAULT_TEMPLATE = packaged("stories-template.json")
 # Item statuses worth sending again later: too many requests and server-side failures.
 _RETRY_LATER = {429, 500, 502, 503, 504}
 
 
-class SinkUnavailable(Exception):
+class SinkUnavailable(ExternalError):
     """Elasticsearch could not be reached or refused the whole request; nothing was lost."""
 
 

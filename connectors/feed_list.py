@@ -7,9 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from newsmon.packaged import packaged
 from newsmon.yaml_model import load_yaml_model, parse_duration
 
-DEFAULT_FEEDS = Path(__file__).resolve().parent.parent / "deploy" / "feeds.yml"
+DEFAULT_FEEDS = packaged("feeds.yml")
 
 
 class FeedSpec(BaseModel):

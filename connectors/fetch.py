@@ -23,6 +23,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from newsmon.errors import ExternalError
 from newsmon.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -35,11 +36,8 @@ _robots_lock = threading.Lock()
 _RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
-class FetchError(Exception):
-    """A URL could not be fetched. permanent: trying again later will not help.
-
-    retry_after: seconds the server asked us to wait (429/503 Retry-After).
-    """
+class FetchError(ExternalError):
+    """A URL could not be fetched (permanent and retry_after as in ExternalError)."""
 
     def __init__(
         self,
@@ -48,9 +46,7 @@ class FetchError(Exception):
         retry_after: float | None = None,
         status: int | None = None,
     ):
-        super().__init__(reason)
-        self.permanent = permanent
-        self.retry_after = retry_after
+        super().__init__(reason, permanent, retry_after)
         self.status = status
 
 

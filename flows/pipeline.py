@@ -31,7 +31,7 @@ from newsmon.alerts.channels import open_channels
 from newsmon.alerts.check import check_new_stories, close_digests
 from newsmon.alerts.delivery import RetryPolicy, deliver
 from newsmon.alerts.rules import load_alert_rules
-from newsmon.errors import StoreError
+from newsmon.errors import ExternalError, StoreError
 from newsmon.records import (
     AlertRecord,
     Article,
@@ -133,7 +133,7 @@ def alerts_task(settings: Settings, run_id: str) -> list[AlertRecord]:
     return checked.alerts
 
 
-class DeliveryIncomplete(Exception):
+class DeliveryIncomplete(ExternalError):
     """Some deliveries failed and will be retried (the task's retries, then later runs)."""
 
 

@@ -9,10 +9,12 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from newsmon.errors import ConfigError
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(ConfigError):
     """A config file cannot be used; the message names the file, the entry and the reason."""
 
 

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from enrich.arabic import normalize_text, query_groups, search_terms
+from newsmon.packaged import packaged
 from newsmon.records import Article
 from newsmon.yaml_model import load_yaml_model, parse_duration
 
-DEFAULT_RULES = Path(__file__).resolve().parent.parent.parent / "deploy" / "alerts.yml"
+DEFAULT_RULES = packaged("alerts.yml")
 ChannelName = Literal["email", "webhook"]
 CHANNELS: tuple[ChannelName, ...] = ("email", "webhook")
 
