@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from peers import ElasticsearchTarget
+from peers import ElasticsearchTarget, prefect_server
+from prefect.events.worker import EventsWorker
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from connectors.elasticsearch import DEFAULT_TEMPLATE
 from connectors.es_emulator import emulator_template, start_emulator, stop_emulator
@@ -21,6 +23,27 @@ BAD_FILES = (
     "undecodable.txt",
     "only-boilerplate.txt",
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Prefect server for the suite; every `newsmon` subprocess reports to it."""
+    with prefect_server(tmp_path_factory.mktemp("prefect-server")) as url:
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            yield url
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture(scope="module")
+def prefect_in_process(prefect_api: str) -> Iterator[str]:
+    """A test module's in-process flows and clients talk to the suite's Prefect server."""
+    # An events worker left from before would send to the server it started with.
+    EventsWorker.drain_all()
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        yield prefect_api
+    EventsWorker.drain_all()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from cryptography import x509
@@ -61,6 +62,51 @@ class ElasticsearchTarget:
             "NEWSMON_ES_ALIAS": self.alias,
             "NEWSMON_ES_TEMPLATE": str(self.template),
         }
+
+
+@contextmanager
+def prefect_server(home: Path) -> Iterator[str]:
+    """A real Prefect API server on a free loopback port, for the whole suite; yields its URL.
+
+    `newsmon` subprocesses report to it instead of each starting a temporary server of its own
+    (about 6 s a run on this machine).
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    command = [str(Path(sys.executable).parent / "prefect"), "server", "start"]
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"prefect server exited {server.returncode}: see {home}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    pass
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except (OSError, httpx.HTTPError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server not up after 120 s: see {home}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
 
 
 def free_port() -> int:

@@ -28,10 +28,8 @@ from peers import (
     webhook_peer,
 )
 from prefect.client.orchestration import get_client
-from prefect.events.filters import EventFilter, EventNameFilter
-from prefect.events.worker import EventsWorker
+from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 from prefect.server.events.schemas.automations import EventTrigger
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.ingest import ingest_files
 from newsmon.alerts.channels import open_channels
@@ -50,11 +48,9 @@ SECRET = "shared-webhook-secret"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def prefect_server() -> Iterator[None]:
-    # An events worker left from another module's harness would send to its old server.
-    EventsWorker.drain_all()
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def prefect_server(prefect_in_process: str) -> Iterator[str]:
+    # The suite's Prefect server (tests/integration/conftest.py), for in-process flows too.
+    yield prefect_in_process
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +117,11 @@ def _story_events(since: datetime) -> list[Any]:
     while time.monotonic() < deadline:
         with get_client(sync_client=True) as client:
             page = client.read_events(
-                EventFilter(event=EventNameFilter(name=["newsmon.story.new"])), limit=50
+                EventFilter(
+                    occurred=EventOccurredFilter(since=since),
+                    event=EventNameFilter(name=["newsmon.story.new"]),
+                ),
+                limit=50,
             )
         found = [e for e in page.events if e.occurred >= since]
         if len(found) >= 8:
@@ -337,7 +337,8 @@ def test_two_senders_at_once_send_each_alert_once(seeds: Path, tmp_path: Path) -
 
 
 def test_crash_between_send_and_mark_resends_with_the_same_key(seeds: Path, tmp_path: Path) -> None:
-    settings = _pending_webhooks(seeds, tmp_path, alert_lease_seconds=2)
+    # The lease must outlast a `newsmon` start-up (a few seconds on a loaded 2-core machine).
+    settings = _pending_webhooks(seeds, tmp_path, alert_lease_seconds=8)
     with webhook_peer() as hook:
         env = {**_env(settings), "NEWSMON_WEBHOOK_URL": hook.url}
         full_env = {**os.environ, "NEWSMON_DB": str(settings.db), **env}
@@ -350,6 +351,7 @@ def test_crash_between_send_and_mark_resends_with_the_same_key(seeds: Path, tmp_
         # The receiver has the first message when the sender dies, before it can mark it sent.
         hook.on_request = lambda received: sender.kill()
         sender.communicate(timeout=120)
+        killed_at = time.monotonic()
         assert sender.returncode == -9
         hook.on_request = None
         crashed_key = hook.received[0].headers["idempotency-key"]
@@ -359,7 +361,7 @@ def test_crash_between_send_and_mark_resends_with_the_same_key(seeds: Path, tmp_
         early = newsmon("alerts", "retry", db=settings.db, env=env)
         assert early.returncode == 0 and "sent 4" in early.stdout, early.stderr
         assert "outbox: 1 pending" in early.stdout
-        time.sleep(2.2)
+        time.sleep(max(0.0, 8.2 - (time.monotonic() - killed_at)))
         later = newsmon("alerts", "retry", db=settings.db, env=env)
         assert later.returncode == 0 and "sent 1" in later.stdout, later.stderr
         keys = Counter(r.headers["idempotency-key"] for r in hook.received)

@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 from peers import Site, free_port, http_site, newsmon
 from prefect.deployments import run_deployment
-from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL
-from prefect.testing.utilities import prefect_test_harness
 
 from enrich.boilerplate import clean_text, load_rules
 from flows.poll import poll_feeds_flow
@@ -32,10 +30,9 @@ FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def prefect_server() -> Iterator[None]:
-    EventsWorker.drain_all()
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def prefect_server(prefect_in_process: str) -> Iterator[str]:
+    # The suite's Prefect server (tests/integration/conftest.py), for in-process flows too.
+    yield prefect_in_process
 
 
 def _seed(seeds: Path, number: str) -> tuple[str, str]:
