@@ -22,7 +22,7 @@ from typing import Any
 from seed_stories import seed_copies
 
 from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, es_document
-from connectors.es_emulator import emulator_template, start_emulator, stop_emulator
+from connectors.es_emulator import emulator_template, start_emulator, stop_process
 from newsmon.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def main() -> None:
             sink.client.indices.delete_index_template(name=alias)
         finally:
             if process:
-                stop_emulator(process)
+                stop_process(process)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from connectors.channels import DeliveryError
+from connectors.alert_channel import DeliveryError
 from newsmon.alerts.messages import render, subject
 from newsmon.records import AlertMessage, Delivery
 from newsmon.settings import Settings

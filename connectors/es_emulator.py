@@ -55,12 +55,12 @@ def start_emulator(data_dir: Path, seconds: float = 20) -> tuple[str, subprocess
                     return url, process
         except OSError:
             time.sleep(0.1)
-    stop_emulator(process)
+    stop_process(process)
     raise RuntimeError(f"noida-db did not answer on {url} within {seconds} s")
 
 
-def stop_emulator(process: subprocess.Popen[bytes]) -> None:
-    """Stop the emulator by its pid (kill it if it does not stop within 10 s)."""
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child server (the emulator, a test's Prefect server); kill it after 10 s."""
     process.terminate()
     try:
         process.wait(timeout=10)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from connectors.records import parse_records
+from connectors.json_records import parse_records
 from newsmon.errors import RejectedInput
 from newsmon.records import ContentType, RawItem, Rejection, StageOutput
 

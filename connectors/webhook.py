@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from connectors.channels import DeliveryError
+from connectors.alert_channel import DeliveryError
 from connectors.fetch import retry_after_seconds
 from newsmon.alerts.messages import webhook_payload
 from newsmon.records import AlertMessage, Delivery

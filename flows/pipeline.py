@@ -27,9 +27,8 @@ from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, stor
 from enrich.entities import ner_for, tag_articles, tagger_for
 from enrich.extract import extract_batch
 from flows.events import emit_alert_sent, emit_new_stories
-from newsmon.alerts.channels import open_channels
-from newsmon.alerts.check import check_new_stories, close_digests
-from newsmon.alerts.delivery import RetryPolicy, deliver
+from newsmon.alerts.check import check_new_stories
+from newsmon.alerts.outbox import send_outbox
 from newsmon.alerts.rules import load_alert_rules
 from newsmon.errors import ExternalError, StoreError
 from newsmon.records import (
@@ -146,15 +145,9 @@ def deliver_task(settings: Settings) -> DeliveryReport:
     """Close finished digest days and send every due delivery in the outbox."""
     rules = load_alert_rules(settings.alert_rules)
     store = open_store(settings)
-    channels = open_channels(settings)
     try:
-        close_digests(store, rules, settings)
-        report = deliver(
-            store, channels, rules, RetryPolicy.from_settings(settings), on_sent=emit_alert_sent
-        )
+        report = send_outbox(store, settings, rules, on_sent=emit_alert_sent).report
     finally:
-        for channel in channels.values():
-            channel.close()
         store.close()
     # Raising makes Prefect retry after the next backoff step; the last try returns instead,
     # leaving what still failed pending for a later run or `newsmon alerts retry`.

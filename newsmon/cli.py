@@ -699,39 +699,29 @@ def alerts_retry(db: Path | None, config: Path | None, given_up: bool) -> None:
     Exit status: 0 every message tried was sent, 1 some failed (to retry or given up),
     2 could not run (bad settings, store, rules).
     """
-    from datetime import UTC, datetime
-
-    from newsmon.alerts.channels import channel_problems, open_channels
-    from newsmon.alerts.check import close_digests
-    from newsmon.alerts.delivery import RetryPolicy, deliver
+    from newsmon.alerts.channels import channel_problems
+    from newsmon.alerts.outbox import send_outbox
 
     settings = _settings(db, config)
     rules = _alert_rules(settings)
-    store = _open(settings)
-    channels = open_channels(settings)
     on_sent = None
     if os.environ.get("PREFECT_API_URL"):
         # Only with a server to hear them: emitting would otherwise start a temporary one.
         from flows.events import emit_alert_sent
 
         on_sent = emit_alert_sent
-    try:
-        if given_up:
-            click.echo(f"requeued: {store.requeue_given_up(datetime.now(UTC))} given-up deliveries")
-        digests = close_digests(store, rules, settings)
-        report = deliver(
+    with _opened(settings) as store:
+        done = send_outbox(
             store,
-            channels,
+            settings,
             rules,
-            RetryPolicy.from_settings(settings),
             ignore_backoff=True,
+            requeue_given_up=given_up,
             on_sent=on_sent,
         )
-        counts = store.delivery_counts()
-    finally:
-        for channel in channels.values():
-            channel.close()
-        store.close()
+    report, digests, counts = done.report, done.digests, done.counts
+    if given_up:
+        click.echo(f"requeued: {done.requeued} given-up deliveries")
     for name, problem in channel_problems(settings).items():
         click.echo(f"{name}: {problem}", err=True)
     click.echo(

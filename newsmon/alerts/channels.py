@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.channels import Channel
+from connectors.alert_channel import Channel
 from connectors.elasticsearch import redact
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import ChannelTarget

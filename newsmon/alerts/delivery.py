@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from connectors.channels import Channel, DeliveryError
+from connectors.alert_channel import Channel, DeliveryError
 from newsmon.alerts.messages import brief
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import AlertMessage, Delivery, DeliveryReport

@@ -14,7 +14,7 @@ from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from connectors.elasticsearch import DEFAULT_TEMPLATE
-from connectors.es_emulator import emulator_template, start_emulator, stop_emulator
+from connectors.es_emulator import emulator_template, start_emulator, stop_process
 
 BAD_FILES = (
     "empty.txt",
@@ -76,7 +76,7 @@ def elasticsearch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     try:
         yield url, True
     finally:
-        stop_emulator(process)
+        stop_process(process)
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from connectors.es_emulator import stop_process
+
 
 def newsmon(
     *args: str, db: Path, cwd: Path | None = None, env: dict[str, str] | None = None
@@ -100,12 +102,7 @@ def prefect_server(home: Path) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
         log.close()
 
 

@@ -38,9 +38,17 @@ def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str
 def test_wheel_outside_the_repository_finds_rules_feeds_and_template(
     tmp_path: Path, seeds: Path
 ) -> None:
+    # Built from a copy of the sources: setuptools writes build/ beside what it builds.
+    source = tmp_path / "source"
+    for name in ("pyproject.toml", "README.md"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in ("newsmon", "connectors", "enrich", "flows", "deploy"):
+        shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=ignore)
     wheels = tmp_path / "wheels"
     _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         ROOT, "-w", wheels, cwd=tmp_path)  # fmt: skip
+         source, "-w", wheels, cwd=tmp_path)  # fmt: skip
     (wheel,) = wheels.glob("newsmon-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {"newsmon/default_config/alerts.yml", "newsmon/default_config/feeds.yml"} <= set(names)

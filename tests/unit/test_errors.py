@@ -1,6 +1,6 @@
 import pytest
 
-from connectors.channels import DeliveryError
+from connectors.alert_channel import DeliveryError
 from connectors.elasticsearch import SinkUnavailable
 from connectors.fetch import FetchError
 from flows.pipeline import DeliveryIncomplete

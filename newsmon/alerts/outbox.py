@@ -1,0 +1,49 @@
+"""One pass over the alert outbox, shared by the flow's deliver task and `newsmon alerts retry`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from newsmon.alerts.channels import open_channels
+from newsmon.alerts.check import close_digests
+from newsmon.alerts.delivery import OnSent, RetryPolicy, deliver
+from newsmon.alerts.rules import AlertRule
+from newsmon.records import DeliveryReport
+from newsmon.settings import Settings
+from newsmon.store.base import Store
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxPass:
+    """What one pass did: the deliveries' outcome, digests written, rows requeued, and after."""
+
+    report: DeliveryReport
+    digests: int
+    requeued: int
+    counts: dict[str, int]
+
+
+def send_outbox(
+    store: Store,
+    settings: Settings,
+    rules: Sequence[AlertRule],
+    *,
+    ignore_backoff: bool = False,
+    requeue_given_up: bool = False,
+    on_sent: OnSent | None = None,
+) -> OutboxPass:
+    """Requeue given-up rows if asked, close finished digest days, send every due delivery."""
+    channels = open_channels(settings)
+    try:
+        requeued = store.requeue_given_up(datetime.now(UTC)) if requeue_given_up else 0
+        digests = close_digests(store, rules, settings)
+        policy = RetryPolicy.from_settings(settings)
+        report = deliver(
+            store, channels, rules, policy, ignore_backoff=ignore_backoff, on_sent=on_sent
+        )
+        return OutboxPass(report, digests, requeued, store.delivery_counts())
+    finally:
+        for channel in channels.values():
+            channel.close()
