@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from connectors.alert_channel import DeliveryError
-from newsmon.alerts.messages import render, subject
+from connectors.alert_messages import render, subject
 from newsmon.records import AlertMessage, Delivery
 from newsmon.settings import Settings
 

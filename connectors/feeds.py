@@ -18,9 +18,8 @@ import feedparser
 from connectors.decode import detect_and_decode
 from connectors.feed_list import FeedSpec
 from connectors.fetch import Fetcher, FetchError
-from enrich.article import article_id
-from enrich.urls import canonical_url
 from newsmon.errors import RejectedInput
+from newsmon.ids import article_id, canonical_url
 from newsmon.records import (
     ContentType,
     FeedEntry,

@@ -23,10 +23,10 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from newsmon.allow_list import IPAddress, parse_allow_list
 from newsmon.errors import ExternalError
 from newsmon.settings import Settings
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 _REDIRECTS = {301, 302, 303, 307, 308}
 # robots.txt is read once an hour per site and process, as crawlers commonly do.
@@ -97,14 +97,8 @@ class AddressGuard:
     """
 
     def __init__(self, allow: Sequence[str] = (), resolver: Resolver = _system_resolver):
-        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-        self.ports: set[tuple[IPAddress, int]] = set()
-        for entry in allow:
-            host, _, port = entry.rpartition(":") if entry.count(":") == 1 else ("", "", "")
-            if host and port.isdigit():
-                self.ports.add((ipaddress.ip_address(host), int(port)))
-            else:
-                self.networks.append(ipaddress.ip_network(entry, strict=False))
+        parsed = parse_allow_list(allow)
+        self.networks, self.ports = parsed.networks, parsed.ports
         self.resolver = resolver
 
     def _allowed(self, address: IPAddress, port: int) -> bool:

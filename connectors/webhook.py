@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import httpx
 
 from connectors.alert_channel import DeliveryError
+from connectors.alert_messages import webhook_payload
 from connectors.fetch import retry_after_seconds
-from newsmon.alerts.messages import webhook_payload
 from newsmon.records import AlertMessage, Delivery
 from newsmon.settings import Settings
 

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import datetime
 
 from enrich.arabic import normalize_text
 from enrich.language import detect_language
-from enrich.urls import canonical_url
+from newsmon.ids import article_id, canonical_url
 from newsmon.records import Article, CleanItem, StageOutput
 from newsmon.stages import map_stage
-
-_WHITESPACE = re.compile(r"\s+")
-ID_HEX_CHARS = 20
-
-
-def _hash_id(key: str) -> str:
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_HEX_CHARS // 2).hexdigest()
-
-
-def _flat(text_norm: str) -> str:
-    return _WHITESPACE.sub(" ", text_norm).strip()
-
-
-def article_id(url: str | None, text_norm: str) -> str:
-    """Stable id: hash of the canonical URL when there is one, else of the normalised text."""
-    return _hash_id("url:" + canonical_url(url) if url else "text:" + _flat(text_norm))
-
-
-def version_id(url: str, text_norm: str) -> str:
-    """Stable id of one version of a URL's article: hash of the canonical URL and the text."""
-    return _hash_id("url:" + canonical_url(url) + "\ntext:" + _flat(text_norm))
 
 
 def build_article(item: CleanItem, ingested_at: datetime) -> Article:

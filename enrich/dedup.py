@@ -13,7 +13,7 @@ import xxhash
 from datasketch import MinHash, MinHashLSH
 
 from enrich.arabic import words
-from enrich.article import version_id
+from newsmon.ids import version_id
 from newsmon.records import Article, Fingerprint, StageOutput, StoreResult, StoryLink
 from newsmon.settings import Settings
 from newsmon.stages import map_stage

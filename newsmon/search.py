@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from enrich.arabic import normalize_text, query_groups, words
 from newsmon.records import Article, SearchHit
-from newsmon.store import Store
+from newsmon.store.base import Store
 
 _SNIPPET_CHARS = 160
 

@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from newsmon.allow_list import parse_allow_list
+
 CONFIG_FILE_ENV = "NEWSMON_CONFIG"
 
 
@@ -192,9 +194,7 @@ class Settings(BaseSettings):
     @field_validator("fetch_allow")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from connectors.fetch import AddressGuard
-
-        AddressGuard(value)  # a bad entry fails here, with its text
+        parse_allow_list(value)  # a bad entry fails here, with its text
         return value
 
     @field_validator("alert_timezone")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from connectors.alert_channel import Channel, DeliveryError
-from newsmon.alerts.messages import brief
+from connectors.alert_messages import brief
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import AlertMessage, Delivery, DeliveryReport
 from newsmon.settings import Settings

@@ -8,9 +8,9 @@ import time
 from datetime import UTC, datetime
 from email.parser import BytesParser
 
+from connectors.alert_messages import render, subject, webhook_payload
 from connectors.email import email_message
 from connectors.webhook import sign, verify
-from newsmon.alerts.messages import render, subject, webhook_payload
 from newsmon.records import AlertMessage, StoryBrief
 
 HEADLINE = "بوتين وشي يبحثان التعاون في اتصال هاتفي <عاجل>"

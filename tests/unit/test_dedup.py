@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from enrich.arabic import normalize_text, search_terms
-from enrich.article import article_id, build_article
+from enrich.article import build_article
 from enrich.boilerplate import clean_text, load_rules
 from enrich.dedup import (
     DedupParams,
@@ -18,8 +18,8 @@ from enrich.dedup import (
     store_stories,
 )
 from enrich.dedup_quality import evaluate, pairwise_scores
-from enrich.urls import canonical_url
 from newsmon.errors import StoreError
+from newsmon.ids import article_id, canonical_url
 from newsmon.records import Article, CleanItem, StoreResult
 from newsmon.store.sqlite import SQLiteStore
 

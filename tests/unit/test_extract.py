@@ -4,13 +4,13 @@ from pathlib import Path
 import pytest
 
 from enrich.arabic import normalize_text, words
-from enrich.article import article_id, build_article
+from enrich.article import build_article
 from enrich.boilerplate import load_rules
 from enrich.extract import extract_batch, extract_item
 from enrich.html import extract_page
 from enrich.language import detect_language
-from enrich.urls import canonical_url
 from newsmon.errors import RejectedInput
+from newsmon.ids import article_id, canonical_url
 from newsmon.records import CleanItem, ContentType, DecodedItem
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)

@@ -3,8 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from enrich.article import article_id
-from enrich.urls import canonical_url, tracking_params
+from newsmon.ids import article_id, canonical_url, tracking_params
 
 _OUTLETS = yaml.safe_load(
     (Path(__file__).parent.parent / "fixtures" / "urls" / "article_urls.yml").read_text("utf-8")

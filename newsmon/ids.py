@@ -1,7 +1,9 @@
-"""Canonical article URLs: one spelling per article, keeping the parameters that name it."""
+"""Story identity: canonical article URLs (keeping the parameters that name an article) and ids."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -10,13 +12,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import yaml
 from courlan import normalize_url
 
+_WHITESPACE = re.compile(r"\s+")
+ID_HEX_CHARS = 20
+
 # Mobile and www. hosts serve the same article as the bare domain.
 _HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
 
 
 @dataclass(frozen=True)
 class TrackingParams:
-    """Query parameter names that never identify an article (enrich/data/tracking_params.yml)."""
+    """Query parameter names that never identify an article (newsmon/data/tracking_params.yml)."""
 
     exact: frozenset[str]
     prefixes: tuple[str, ...]
@@ -30,7 +35,7 @@ class TrackingParams:
 @lru_cache(maxsize=1)
 def tracking_params() -> TrackingParams:
     """The packaged tracking-parameter list."""
-    source = resources.files("enrich") / "data" / "tracking_params.yml"
+    source = resources.files("newsmon") / "data" / "tracking_params.yml"
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     return TrackingParams(
         exact=frozenset(str(name).lower() for name in data["exact"]),
@@ -65,3 +70,21 @@ def canonical_url(url: str) -> str:
     scheme = "https" if parts.scheme == "http" else parts.scheme
     path = parts.path or ("/" if query else "")
     return urlunsplit((scheme, host, path, urlencode(query), ""))
+
+
+def _hash_id(key: str) -> str:
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_HEX_CHARS // 2).hexdigest()
+
+
+def _flat(text_norm: str) -> str:
+    return _WHITESPACE.sub(" ", text_norm).strip()
+
+
+def article_id(url: str | None, text_norm: str) -> str:
+    """Stable id: hash of the canonical URL when there is one, else of the normalised text."""
+    return _hash_id("url:" + canonical_url(url) if url else "text:" + _flat(text_norm))
+
+
+def version_id(url: str, text_norm: str) -> str:
+    """Stable id of one version of a URL's article: hash of the canonical URL and the text."""
+    return _hash_id("url:" + canonical_url(url) + "\ntext:" + _flat(text_norm))

@@ -43,7 +43,7 @@ def subject(message: AlertMessage) -> str:
 @cache
 def _templates() -> Environment:
     return Environment(
-        loader=PackageLoader("newsmon.alerts", "templates"),
+        loader=PackageLoader("connectors", "templates"),
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),
         undefined=StrictUndefined,
         trim_blocks=True,
