@@ -14,14 +14,15 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 _WINDOW = 40
 
 
-def mentions(doc: dict[str, object]) -> list[tuple[str, str, str, str, str]]:
+def mentions(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     """(source, entity id, type, words tagged, context) for every mention in one exported story."""
     out = []
-    for tag in doc.get("entities") or []:  # type: ignore[attr-defined]
+    for tag in doc.get("entities") or []:
         for m in tag["mentions"]:
             field = m.get("field", "text")
             body = str(doc.get(field) or "")

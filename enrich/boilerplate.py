@@ -37,7 +37,7 @@ class BoilerplateRules:
     footer_patterns: tuple[re.Pattern[str], ...]
 
 
-def _key(line: str) -> str:
+def line_key(line: str) -> str:
     """Comparison key: normalised, case-folded, punctuation and spaces removed."""
     return _NON_WORD.sub("", normalize_text(line))
 
@@ -58,10 +58,10 @@ def parse_rules(data: dict[str, Any], where: str) -> BoilerplateRules:
         header, footer = data["header"], data["footer"]
         return BoilerplateRules(
             header_window=int(data.get("header_window", 8)),
-            header_exact=frozenset(_key(e) for e in header.get("exact", [])),
+            header_exact=frozenset(line_key(e) for e in header.get("exact", [])),
             header_patterns=_compile(header.get("patterns", []), where),
             header_latin_label=_compile([data["header_latin_label"]], where)[0],
-            footer_exact=frozenset(_key(e) for e in footer.get("exact", [])),
+            footer_exact=frozenset(line_key(e) for e in footer.get("exact", [])),
             footer_patterns=_compile(footer.get("patterns", []), where),
         )
     except (KeyError, TypeError, AttributeError) as exc:
@@ -134,7 +134,7 @@ def clean_text(text: str, rules: BoilerplateRules, title: str | None = None) -> 
             title, lines = lines[0], lines[1:]
         else:
             title = derive_title(lines[0])
-    title_key = _key(title)
+    title_key = line_key(title)
 
     def repeats_title(line: str) -> bool:
         # Bullets and punctuation are not part of the key, so «• headline» repeats it too.

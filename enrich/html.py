@@ -8,7 +8,15 @@ from datetime import datetime
 import trafilatura
 from trafilatura.utils import load_html
 
-from enrich.page_meta import clean_author, key, page_clues, strip_site_name, visible_lead
+from enrich.boilerplate import line_key
+from enrich.page_meta import (
+    clean_author,
+    headings,
+    lead_candidate,
+    missing_lead,
+    page_clues,
+    strip_site_name,
+)
 from newsmon.errors import RejectedInput
 
 # Shorter than a news brief: a section page, a video page with a caption, an error page.
@@ -46,7 +54,7 @@ def _is_flash(text: str, headline: str | None) -> bool:
     """
     if not headline or len(headline.split()) < _FLASH_MIN_WORDS:
         return False
-    text_key, headline_key = key(text), key(headline)
+    text_key, headline_key = line_key(text), line_key(headline)
     if not text_key or not headline_key:
         return False
     if text_key in headline_key:  # «بوتين يصل إلى بكين» under «عاجل: بوتين يصل إلى بكين»
@@ -63,30 +71,28 @@ def extract_page(html: str, url: str | None = None, title: str | None = None) ->
     name, the author keeps only names, and a lead paragraph beside the body is put back
     (enrich.page_meta).
     """
-    try:
-        tree = load_html(html)
-    except ValueError:
-        tree = None
+    tree = load_html(html)
     if tree is None:
         raise RejectedInput("no article text found in the HTML page (unparsable HTML)")
+    # What page_meta needs is read before trafilatura gets the tree: it parses nothing again.
+    page_headings, lead = headings(tree), lead_candidate(tree)
     document = trafilatura.bare_extraction(
-        html, url=url, include_comments=False, with_metadata=True
+        tree, url=url, include_comments=False, with_metadata=True
     )
     if isinstance(document, dict):  # only with as_dict=True, which we never pass
         raise TypeError("trafilatura returned a dict")
     if document is None or not (document.text or "").strip():
         raise RejectedInput("no article text found in the HTML page")
     text = document.text or ""
-    lead = visible_lead(tree, document.description, text)
+    lead = missing_lead(lead, text)
     if lead:
         text = lead + "\n" + text
     words = len(text.split())
-    headlines = (document.title, title)
-    if words < MIN_ARTICLE_WORDS and not any(_is_flash(text, h) for h in headlines):
+    if words < MIN_ARTICLE_WORDS and not any(_is_flash(text, h) for h in (document.title, title)):
         # What is left of a section or index page: menu entries and link titles. A wire flash
         # is short too, but its one sentence is its own headline.
         raise RejectedInput(f"no article text found in the HTML page (only {words} words of text)")
-    clues = page_clues(tree, document.sitename, document.hostname)
+    clues = page_clues(page_headings, document.sitename, document.hostname)
     page_title, site_name = strip_site_name((document.title or "").strip(), clues)
     names = [*clues.site_names, *([site_name] if site_name else [])]
     return ExtractedPage(

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from enrich.arabic import normalize_text
+from enrich.boilerplate import line_key
 
 # How outlets join a headline and their name in <title>.
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[-|–—:»«•·]|::)\s+")
-_NON_WORD = re.compile(r"[\W_]+")
 # A site name has a few words; a longer part of a title is a headline.
 _SITE_NAME_MAX_WORDS = 5
 # Traces of markup in an author field: a link, an image file, a logo.
@@ -31,11 +30,6 @@ _LEAD_MIN_WORDS = 10
 _LEAD_PREFIX_CHARS = 60
 _CHROME = re.compile(r"footer|\bnav|menu|sidebar|header|breadcrumb|related", re.IGNORECASE)
 _CHROME_TAGS = frozenset({"footer", "nav", "header", "aside", "script", "style", "head"})
-
-
-def key(text: str) -> str:
-    """Comparison key: normalised, lower-case, letters and digits only."""
-    return _NON_WORD.sub("", normalize_text(text).lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +52,21 @@ def _host_label(hostname: str | None) -> str | None:
     return labels[index]
 
 
-def page_clues(tree: HtmlElement, sitename: str | None, hostname: str | None) -> PageClues:
-    """Headings (h1) and site-name keys (og:site_name, host) of a parsed page."""
-    headings = tuple(text for e in tree.iter("h1") if (text := " ".join(e.text_content().split())))
-    names = {key(name) for name in (sitename, _host_label(hostname)) if name}
-    return PageClues(headings, frozenset(n for n in names if n))
+def headings(tree: HtmlElement) -> tuple[str, ...]:
+    """The page's h1 texts, spaces folded."""
+    return tuple(text for e in tree.iter("h1") if (text := " ".join(e.text_content().split())))
+
+
+def page_clues(
+    page_headings: tuple[str, ...], sitename: str | None, hostname: str | None
+) -> PageClues:
+    """Headings and site-name keys (og:site_name, host) of a page."""
+    names = {line_key(name) for name in (sitename, _host_label(hostname)) if name}
+    return PageClues(page_headings, frozenset(n for n in names if n))
 
 
 def _is_site_name(part: str, clues: PageClues) -> bool:
-    part_key = key(part)
+    part_key = line_key(part)
     if not part_key or len(part.split()) > _SITE_NAME_MAX_WORDS:
         return False
     # «قناة صدى البلد» is the site «صدى البلد»; «Sputnik» the site sputniknews.
@@ -82,10 +82,10 @@ def strip_site_name(title: str, clues: PageClues) -> tuple[str, str | None]:
     parts = _TITLE_SEPARATORS.split(title.strip())
     if len(parts) < 2:
         return title, None
-    heading_keys = {key(h) for h in clues.headings}
+    heading_keys = {line_key(h) for h in clues.headings}
     for rest, cut in (("".join(parts[1:]), parts[0]), ("".join(parts[:-1]), parts[-1])):
         if _is_site_name(cut, clues) or (
-            len(cut.split()) <= _SITE_NAME_MAX_WORDS and key(rest) in heading_keys
+            len(cut.split()) <= _SITE_NAME_MAX_WORDS and line_key(rest) in heading_keys
         ):
             kept = parts[1:] if cut is parts[0] else parts[:-1]
             return _rejoin(title, kept), cut
@@ -104,8 +104,8 @@ def repeated_parts(titles: Iterable[str]) -> frozenset[str]:
         if len(parts) < 2:
             continue
         for end, part in ((0, parts[0]), (-1, parts[-1])):
-            if len(part.split()) <= _SITE_NAME_MAX_WORDS and key(part):
-                counts[(end, key(part))] += 1
+            if len(part.split()) <= _SITE_NAME_MAX_WORDS and line_key(part):
+                counts[(end, line_key(part))] += 1
     return frozenset(part for (_, part), n in counts.items() if n >= 2)
 
 
@@ -123,11 +123,11 @@ def clean_author(author: str | None, site_names: Iterable[str]) -> str | None:
     if _MARKUP.search(author):
         # Built from a link or an image (a logo's URL split into words): no part is reliable.
         return None
-    names = [key(n) for n in site_names if n]
+    names = [line_key(n) for n in site_names if n]
     kept = []
     for part in re.split(r"\s*[;|,]\s*", author):
         part = part.strip()
-        part_key = key(part)
+        part_key = line_key(part)
         if len(part_key) < 2 or any(c.isdigit() for c in part) or "@" in part:
             continue
         if len(part.split()) > _AUTHOR_MAX_WORDS:
@@ -151,25 +151,47 @@ def _in_chrome(element: HtmlElement) -> bool:
     return False
 
 
-def visible_lead(tree: HtmlElement, description: str | None, text: str) -> str | None:
-    """The page's lead paragraph when the extracted text lacks it.
+def _description(tree: HtmlElement) -> str | None:
+    """The page's own description: og:description, twitter:description or description."""
+    for attribute, name in (
+        ("property", "og:description"),
+        ("name", "twitter:description"),
+        ("name", "description"),
+    ):
+        for meta in tree.iter("meta"):
+            if meta.get(attribute) == name and (content := (meta.get("content") or "").strip()):
+                return content
+    return None
 
-    The lead is the page's own description (og:description) shown as a paragraph in the page
-    body, outside the node taken as the article body. A description that is no visible
-    paragraph of the page (a site blurb in a meta tag only) is never added.
+
+def lead_candidate(tree: HtmlElement) -> str | None:
+    """The paragraph that shows the page's own description, if the page shows it.
+
+    Read before extraction (which may prune the tree): the smallest p or div outside header,
+    footer, navigation and sidebars whose text starts with the description. A description
+    that is no visible paragraph (a site blurb in a meta tag only) gives none.
     """
+    description = _description(tree)
     if not description or len(description.split()) < _LEAD_MIN_WORDS:
         return None
-    prefix = key(description.rstrip(" .…"))[:_LEAD_PREFIX_CHARS]
-    if not prefix or prefix in key(text):
+    prefix = line_key(description.rstrip(" .…"))[:_LEAD_PREFIX_CHARS]
+    if not prefix:
         return None
     best: str | None = None
     body = tree.find("body")
     for element in (body if body is not None else tree).iter("p", "div"):
         content = " ".join(element.text_content().split())
-        shorter = best is None or len(content) < len(best)
-        if shorter and key(content).startswith(prefix) and not _in_chrome(element):
+        if best is not None and len(content) >= len(best):
+            continue
+        # The key of a bounded head is enough to test the prefix; whole subtrees are not keyed.
+        head = line_key(content[: 4 * _LEAD_PREFIX_CHARS])
+        if head.startswith(prefix) and not _in_chrome(element):
             best = content
-    if best is None or key(best)[:200] in key(text):
-        return None
     return best
+
+
+def missing_lead(lead: str | None, text: str) -> str | None:
+    """The lead paragraph when the extracted text lacks it."""
+    if lead is None or line_key(lead)[:_LEAD_PREFIX_CHARS] in line_key(text):
+        return None
+    return lead

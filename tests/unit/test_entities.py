@@ -227,7 +227,6 @@ def mentions_of(tagger: EntityTagger, text: str, entity_id: str, lang: str = "ar
         ("ممر يمتد من المحيط الهادئ إلى المحيط الأطلسي", "Q7184"),  # the ocean, not NATO
         ("قالت ماريا بوتينا إنها لم تتجسس", "Q7747"),  # Maria Butina
         ("وصلت لودميلا بوتينا إلى الحفل", "Q7747"),
-        ("وانتقد الكاتب عهد دينغ كزياو بينغ بعد ذكر شي جين بينغ", "nm:none"),
         ("جرفت السيول عشرات المنازل", "nm:seoul"),  # «السيول» "the floods"
         ("قال إن أهم شي في الصين هو الاستقرار", "Q15031"),  # colloquial "thing", China named
         ("بينما أعلن شي إصلاحات طموحة", "Q15031"),  # no China in the text: no evidence

@@ -3,13 +3,22 @@ from pathlib import Path
 import pytest
 from lxml.html import fromstring
 
+from enrich.boilerplate import line_key
 from enrich.extract import strip_repeated_title_parts
 from enrich.html import extract_page
-from enrich.page_meta import PageClues, clean_author, key, page_clues, strip_site_name, visible_lead
+from enrich.page_meta import (
+    PageClues,
+    clean_author,
+    headings,
+    lead_candidate,
+    missing_lead,
+    page_clues,
+    strip_site_name,
+)
 from newsmon.errors import RejectedInput
 from newsmon.records import CleanItem
 
-CLUES = PageClues(headings=(), site_names=frozenset({key("اليوم السابع"), "youm7"}))
+CLUES = PageClues(headings=(), site_names=frozenset({line_key("اليوم السابع"), "youm7"}))
 
 
 @pytest.mark.parametrize(
@@ -34,9 +43,9 @@ def test_site_name_known_only_from_the_pages_own_heading() -> None:
 
 def test_page_clues_read_h1_site_name_and_host() -> None:
     tree = fromstring("<html><body><h1> عنوان  الخبر </h1><p>نص</p></body></html>")
-    clues = page_clues(tree, "قناة صدى البلد", "www.elbaladtv.net")
+    clues = page_clues(headings(tree), "قناة صدى البلد", "www.elbaladtv.net")
     assert clues.headings == ("عنوان الخبر",)
-    assert clues.site_names == {key("قناة صدى البلد"), "elbaladtv"}
+    assert clues.site_names == {line_key("قناة صدى البلد"), "elbaladtv"}
 
 
 @pytest.mark.parametrize(
@@ -63,11 +72,15 @@ _BODY = "وأوضح المتحدث باسم الوزارة أن الحالات �
 
 def test_lead_beside_the_body_is_put_back() -> None:
     html = _LEAD_PAGE.format(desc=_LEAD[:60] + "...", lead=_LEAD, body=_BODY)
-    assert visible_lead(fromstring(html), _LEAD[:60] + "...", _BODY) == _LEAD
+    lead = lead_candidate(fromstring(html))
+    assert missing_lead(lead, _BODY) == _LEAD
     # Already in the text, or no visible paragraph: nothing added.
-    assert visible_lead(fromstring(html), _LEAD, _LEAD + "\n" + _BODY) is None
+    assert missing_lead(lead, _LEAD + "\n" + _BODY) is None
     blurb = "موقع إخباري يتناول الشؤون اللبنانية والعربية والدولية على مدار الساعة كل يوم"
-    assert visible_lead(fromstring(html), blurb, _BODY) is None
+    blurb_page = _LEAD_PAGE.format(desc=blurb, lead=_LEAD, body=_BODY).replace(
+        f"<nav><p>{blurb} في القائمة</p></nav>", ""
+    )
+    assert lead_candidate(fromstring(blurb_page)) is None
 
 
 def test_short_page_is_kept_only_when_it_is_its_headline(fixtures: Path) -> None:
