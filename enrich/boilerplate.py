@@ -13,6 +13,7 @@ import yaml
 
 from enrich.arabic import arabic_share, normalize_arabic, normalize_text
 from newsmon.errors import RejectedInput
+from newsmon.file_stamp import FileStamp, file_stamp
 
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -68,9 +69,13 @@ def parse_rules(data: dict[str, Any], where: str) -> BoilerplateRules:
         raise ValueError(f"{where}: malformed boilerplate rules ({exc!r})") from exc
 
 
-@lru_cache(maxsize=8)
 def load_rules(path: Path | None = None) -> BoilerplateRules:
-    """Load rules from a YAML file, or the packaged default when path is None."""
+    """Load rules from a YAML file, or the packaged default when path is None (cached)."""
+    return _load_rules(path, file_stamp(path))
+
+
+@lru_cache(maxsize=8)
+def _load_rules(path: Path | None, stamp: FileStamp) -> BoilerplateRules:
     if path is None:
         source = resources.files("enrich") / "data" / "boilerplate.yml"
         text, where = source.read_text(encoding="utf-8"), "enrich/data/boilerplate.yml"

@@ -35,6 +35,7 @@ from enrich.gazetteer import (
     vowel_deletions,
 )
 from enrich.ner import NerTagger, merge
+from newsmon.file_stamp import FileStamp, file_stamp
 from newsmon.records import Article, EntityTag, Mention, StageOutput
 from newsmon.stages import batched
 from newsmon.store.base import Store
@@ -359,10 +360,14 @@ def retag_store(store: Store, tagger: EntityTagger, ner: NerTagger | None, batch
     return count
 
 
-@lru_cache(maxsize=4)
 def tagger_for(gazetteer: Path | None) -> EntityTagger:
-    """The gazetteer tagger, built once per process and gazetteer path."""
-    return EntityTagger(load_gazetteer(gazetteer))
+    """The gazetteer tagger, built once per gazetteer path and file version."""
+    return _tagger(gazetteer, file_stamp(gazetteer))
+
+
+@lru_cache(maxsize=4)
+def _tagger(gazetteer: Path | None, stamp: FileStamp) -> EntityTagger:
+    return EntityTagger(load_gazetteer(gazetteer, stamp))
 
 
 @lru_cache(maxsize=2)

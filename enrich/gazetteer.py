@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from enrich.arabic import normalize_text, words
+from newsmon.file_stamp import FileStamp, file_stamp
 
 ENTITY_TYPES = ("person", "place", "org")
 _ID = re.compile(r"^(Q[1-9]\d*|nm:[a-z0-9][a-z0-9-]*)$")
@@ -252,9 +253,13 @@ def default_gazetteer_dir() -> Path:
     return Path(str(resources.files("enrich") / "data" / "gazetteer"))
 
 
+def load_gazetteer(path: Path | None = None, stamp: FileStamp | None = None) -> Gazetteer:
+    """Load every *.yml in the gazetteer folder (or one file); cached per path and version."""
+    return _load_gazetteer(path, file_stamp(path) if stamp is None else stamp)
+
+
 @lru_cache(maxsize=4)
-def load_gazetteer(path: Path | None = None) -> Gazetteer:
-    """Load every *.yml in the gazetteer folder (or one file); cached per path."""
+def _load_gazetteer(path: Path | None, stamp: FileStamp) -> Gazetteer:
     path = path or default_gazetteer_dir()
     files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
     if not files:

@@ -25,6 +25,9 @@ EXIT_OK = 0
 EXIT_SOME_REJECTED = 1
 EXIT_FAILED = 2
 
+# Warnings (a delivery given up, a feed failing) go to standard error in this form.
+LOG_FORMAT = "%(name)s: %(message)s"
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -777,7 +780,7 @@ def alerts_rules(config: Path | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:

@@ -27,23 +27,17 @@ BAD_FILES = (
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One Prefect server for the suite; every `newsmon` subprocess reports to it."""
+    """One Prefect server for the suite: in-process flows and `newsmon` subprocesses use it."""
     with prefect_server(tmp_path_factory.mktemp("prefect-server")) as url:
         os.environ["PREFECT_API_URL"] = url
+        # Prefect read its settings when imported; in-process flows need them overridden too.
+        EventsWorker.drain_all()
         try:
-            yield url
+            with temporary_settings(updates={PREFECT_API_URL: url}):
+                yield url
         finally:
+            EventsWorker.drain_all()
             os.environ.pop("PREFECT_API_URL", None)
-
-
-@pytest.fixture(scope="module")
-def prefect_in_process(prefect_api: str) -> Iterator[str]:
-    """A test module's in-process flows and clients talk to the suite's Prefect server."""
-    # An events worker left from before would send to the server it started with.
-    EventsWorker.drain_all()
-    with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
-        yield prefect_api
-    EventsWorker.drain_all()
 
 
 @pytest.fixture

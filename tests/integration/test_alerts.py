@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,12 +44,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 LEADERS = {"Q7747", "Q15031"}
 SECRET = "shared-webhook-secret"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_server(prefect_in_process: str) -> Iterator[str]:
-    # The suite's Prefect server (tests/integration/conftest.py), for in-process flows too.
-    yield prefect_in_process
 
 
 @pytest.fixture(scope="module")

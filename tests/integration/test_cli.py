@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from peers import newsmon
+from peers import newsmon, newsmon_process
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +47,7 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     assert "0 stored, 5 already known, 0 rejected" in second.stdout
     assert "nothing new" in second.stdout
 
-    # A later run, in another process, finds the story through the band keys in the store.
+    # A later run, with the store opened afresh, finds the story through its band keys.
     later = tmp_path / "later"
     later.mkdir()
     seed_004 = (inbox / "seeds" / "004_195d63a88f2e261d.txt").read_text("utf-8")
@@ -140,10 +138,11 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     assert newsmon("rejected", db=db).stdout == ""  # the last run rejected nothing
 
 
-def test_help_texts() -> None:
+def test_help_texts(tmp_path: Path) -> None:
     commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
     more = (["entities"], ["entities", "tag"], ["entities", "retag"], ["es"], ["es", "sync"])
     alerts = (["alerts"], ["alerts", "retry"], ["alerts", "rules"], ["poll"], ["feeds"], ["serve"])
+    db = tmp_path / "unused.db"
     for command in (
         *commands,
         *more,
@@ -152,17 +151,12 @@ def test_help_texts() -> None:
         ["es", "setup"],
         ["es", "status"],
     ):
-        result = subprocess.run(
-            [sys.executable, "-m", "newsmon", *command, "--help"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0
+        result = newsmon(*command, "--help", db=db)
+        assert result.returncode == 0, command
         assert "Usage: " in result.stdout
-    run_help = subprocess.run(
-        [sys.executable, "-m", "newsmon", "run", "--help"], capture_output=True, text=True
-    ).stdout
+    assert not db.exists()
+    # One real process: the module entry point starts and prints the same help.
+    run_help = newsmon_process("run", "--help", db=db).stdout
     assert "Exit status" in run_help and "some inputs were rejected" in run_help
 
 

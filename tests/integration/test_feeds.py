@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,6 @@ from newsmon.store import open_store
 pytestmark = pytest.mark.integration
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_server(prefect_in_process: str) -> Iterator[str]:
-    # The suite's Prefect server (tests/integration/conftest.py), for in-process flows too.
-    yield prefect_in_process
 
 
 def _seed(seeds: Path, number: str) -> tuple[str, str]:

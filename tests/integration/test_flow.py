@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.testing.utilities import prefect_test_harness
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.ingest import ingest_files
 from newsmon.settings import Settings
@@ -17,22 +18,18 @@ from newsmon.store import open_store
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_server() -> object:
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 STAGES = ("load", "decode", "extract", "build-articles", "entities", "dedup", "store")
 
 
-def _task_runs_by_name(at_least: int, timeout: float = 60.0) -> Counter[str]:
-    """Task runs per stage name, once the API shows at least this many of each (it records
-    them asynchronously) or the timeout passes."""
+def _task_runs_by_name(flow_run: UUID, at_least: int, timeout: float = 60.0) -> Counter[str]:
+    """A flow run's task runs per stage name, once the API shows at least this many of each
+    (it records them asynchronously) or the timeout passes."""
     deadline = time.monotonic() + timeout
+    only_this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run]))
     while True:
         with get_client(sync_client=True) as client:
-            runs = Counter(r.name.rsplit("-", 1)[0] for r in client.read_task_runs(limit=200))
+            found = client.read_task_runs(flow_run_filter=only_this_run, limit=200)
+            runs = Counter(r.name.rsplit("-", 1)[0] for r in found)
         if all(runs[s] >= at_least for s in STAGES) or time.monotonic() > deadline:
             return runs
         time.sleep(0.5)
@@ -41,7 +38,10 @@ def _task_runs_by_name(at_least: int, timeout: float = 60.0) -> Counter[str]:
 def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> None:
     settings = Settings(db=tmp_path / "store.db", batch_size=4, max_file_bytes=20 * 1024 * 1024)
     missing = str(tmp_path / "does-not-exist")
-    summary = ingest_files([str(inbox), missing], settings)
+    state = ingest_files([str(inbox), missing], settings, return_state=True)
+    summary = state.result()
+    flow_run = state.state_details.flow_run_id
+    assert flow_run is not None
 
     # 5 seeds + 2 good records + the syndicated copy of 002; the cp1256 copy of 001 is known.
     assert summary.stored == 8
@@ -85,7 +85,7 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
         store.close()
 
     # 14 files in batches of 4: each stage ran once per batch, never once per document.
-    runs = _task_runs_by_name(at_least=4)
+    runs = _task_runs_by_name(flow_run, at_least=4)
     assert runs["discover"] == 1
     for stage in STAGES:
         assert runs[stage] == 4, (stage, runs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,24 @@ def test_dev_set_meets_the_targets(tagger: EntityTagger) -> None:
     for entity_type, counts in types.items():
         assert counts.recall >= 0.95, (entity_type, counts.errors)
         assert counts.precision >= 0.95, (entity_type, counts.errors)
+
+
+def test_an_edited_gazetteer_is_read_again(tmp_path: Path) -> None:
+    gazetteer = tmp_path / "gazetteer.yml"
+    gazetteer.write_text(
+        "entities:\n- id: nm:kremlin\n  type: org\n  label: {ar: الكرملين, en: Kremlin}\n",
+        encoding="utf-8",
+    )
+    text = "قال الكرملين إن بوتين سيزور بكين"
+    assert [t.id for t in tagger_for(gazetteer).tag(text, "ar")] == ["nm:kremlin"]
+    assert tagger_for(gazetteer) is tagger_for(gazetteer)  # unchanged: built once
+    # A served process keeps running while an analyst edits the file in place.
+    gazetteer.write_text(
+        "entities:\n- id: nm:beijing-city\n  type: place\n  label: {ar: بكين, en: Beijing}\n",
+        encoding="utf-8",
+    )
+    os.utime(gazetteer, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    assert [t.id for t in tagger_for(gazetteer).tag(text, "ar")] == ["nm:beijing-city"]
 
 
 def test_gazetteer_errors_name_the_file_and_the_entry(tmp_path: Path) -> None:
