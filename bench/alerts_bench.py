@@ -28,8 +28,9 @@ from enrich.arabic import search_terms
 from enrich.dedup import DedupParams, fingerprinter_for
 from newsmon.alerts.channels import open_channels
 from newsmon.alerts.check import check_new_stories
-from newsmon.alerts.delivery import RetryPolicy, deliver
+from newsmon.alerts.delivery import deliver
 from newsmon.alerts.rules import AlertRule, load_alert_rules
+from newsmon.compose import alert_config
 from newsmon.records import StoryLink
 from newsmon.settings import Settings
 from newsmon.stages import batched
@@ -78,7 +79,7 @@ def main() -> None:
     smtp.start()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        base = Settings(db=db, batch_size=500)
+        base = alert_config(Settings(db=str(db), batch_size=500))
         store = SQLiteStore(db, analyzer=search_terms)
         fill(store, args.stories)
 
@@ -97,7 +98,7 @@ def main() -> None:
             sub = Path(tmp) / f"{channel}.db"
             hook_url = f"http://127.0.0.1:{hook.server_address[1]}/h"
             settings = Settings(
-                db=sub,
+                db=str(sub),
                 webhook_url=hook_url if channel == "webhook" else None,
                 webhook_secret=SecretStr("bench-secret"),
                 smtp_host="127.0.0.1" if channel == "email" else None,
@@ -110,10 +111,11 @@ def main() -> None:
             rule = AlertRule.model_validate(
                 {"name": "putin-xi", "all_of": ["Q7747", "Q15031"], "channels": [channel]}
             )
-            check_new_stories(store, [rule], settings, "bench")
-            channels = open_channels(settings)
+            config = alert_config(settings)
+            check_new_stories(store, [rule], config, "bench")
+            channels = open_channels(config)
             started = time.perf_counter()
-            report = deliver(store, channels, [rule], RetryPolicy.from_settings(settings))
+            report = deliver(store, channels, [rule], config.retry)
             seconds = time.perf_counter() - started
             for opened in channels.values():
                 opened.close()

@@ -23,6 +23,7 @@ from seed_stories import seed_copies
 
 from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, es_document
 from connectors.es_emulator import emulator_template, start_emulator, stop_process
+from newsmon.compose import es_config
 from newsmon.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,14 +48,16 @@ def main() -> None:
             template = emulator_template(Path(tmp) / "template.json")
         alias = f"bench{uuid.uuid4().hex[:8]}-stories"
         settings = Settings(
-            db=Path(tmp) / "unused.db",
+            db=str(Path(tmp) / "unused.db"),
             elasticsearch_url=url,
             es_alias=alias,
             es_template=template,
             es_batch_size=args.batch,
             es_concurrency=args.concurrency,
         )
-        sink = ElasticsearchSink(settings)
+        es = es_config(settings)
+        assert es is not None
+        sink = ElasticsearchSink(es)
         try:
             docs = documents(args.docs)
             size = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs) / len(docs)

@@ -122,17 +122,18 @@ def main() -> None:
             }
         )
         from flows.poll import poll_feeds_flow
+        from newsmon.compose import pipeline_config
         from newsmon.settings import Settings
 
         settings = Settings(
-            db=Path(tmp) / "bench.db",
+            db=str(Path(tmp) / "bench.db"),
             feeds=feeds,
             fetch_allow=tuple(allow),
             fetch_host_delay=0,
             fetch_concurrency=args.hosts,
         )
         started = time.perf_counter()
-        summary = poll_feeds_flow(settings)
+        summary = poll_feeds_flow(pipeline_config(settings))
         wall = time.perf_counter() - started
     for server in servers:
         server.shutdown()

@@ -29,9 +29,10 @@ from connectors.files import discover, load_files
 from enrich.arabic import search_terms
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
-from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
+from enrich.dedup import fingerprint_batch, fingerprinter_for, store_stories
 from enrich.entities import tag_articles, tagger_for
 from enrich.extract import extract_batch
+from newsmon.compose import dedup_params, pipeline_config
 from newsmon.records import Fingerprint, StageOutput
 from newsmon.settings import Settings
 from newsmon.store.sqlite import SQLiteStore
@@ -76,7 +77,7 @@ Stage = tuple[str, Callable[[list[Any]], StageOutput[Any]]]
 def pipeline(settings: Settings, db: Path) -> tuple[list[Stage], SQLiteStore]:
     """The flow's stages as plain functions over one batch, storing into a fresh store."""
     rules = load_rules(settings.boilerplate_rules)
-    params = DedupParams.from_settings(settings)
+    params = dedup_params(settings)
     fingerprinter = fingerprinter_for(params)
     store = SQLiteStore(db, analyzer=search_terms)
     run_id = store.begin_run(["bench"])
@@ -134,7 +135,7 @@ def run_flow(folder: Path, settings: Settings) -> tuple[float, int]:
     start = time.perf_counter()
     from flows.ingest import ingest_files
 
-    summary = ingest_files([str(folder)], settings)
+    summary = ingest_files([str(folder)], pipeline_config(settings))
     return time.perf_counter() - start, summary.stored
 
 
@@ -150,7 +151,7 @@ def main() -> None:
         folder = Path(tmp) / "docs"
         folder.mkdir()
         size = make_corpus(folder, args.docs, args.html_share)
-        settings = Settings(db=Path(tmp) / "flow.db", batch_size=args.batch)
+        settings = Settings(db=str(Path(tmp) / "flow.db"), batch_size=args.batch)
         files = discover([folder]).items
         print(f"corpus: {len(files)} documents, {size / 2**20:.1f} MiB, batch {args.batch}")
 

@@ -12,22 +12,41 @@ import logging
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+from pydantic import SecretStr
 
 from newsmon.errors import ExternalError
 from newsmon.export import article_json
 from newsmon.packaged import packaged
 from newsmon.records import Article
-from newsmon.settings import Settings
 
 log = logging.getLogger("newsmon.elasticsearch")
 
 DEFAULT_TEMPLATE = packaged("stories-template.json")
 # Item statuses worth sending again later: too many requests and server-side failures.
 _RETRY_LATER = {429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True, slots=True)
+class ElasticsearchConfig:
+    """Where and how to index: the cluster, its credentials, the alias and bulk sizes."""
+
+    url: str
+    alias: str
+    template: Path | None
+    batch_size: int
+    concurrency: int
+    timeout: float
+    max_retries: int
+    api_key: SecretStr | None
+    username: str | None
+    password: SecretStr | None
+    ca_certs: Path | None
+    verify_certs: bool
 
 
 class SinkUnavailable(ExternalError):
@@ -76,29 +95,27 @@ def _reason(error: Any) -> str:
 class ElasticsearchSink:
     """Writes stories to Elasticsearch; one instance per run or command."""
 
-    def __init__(self, settings: Settings, client: Elasticsearch | None = None) -> None:
-        if not settings.elasticsearch_url:
-            raise ValueError("no Elasticsearch configured (NEWSMON_ELASTICSEARCH_URL)")
-        self.url = redact(settings.elasticsearch_url)
-        self.alias = settings.es_alias
-        self.template_path = settings.es_template or DEFAULT_TEMPLATE
-        self.batch_size = settings.es_batch_size
-        self.concurrency = settings.es_concurrency
-        self.max_retries = settings.es_max_retries
+    def __init__(self, config: ElasticsearchConfig, client: Elasticsearch | None = None) -> None:
+        self.url = redact(config.url)
+        self.alias = config.alias
+        self.template_path = config.template or DEFAULT_TEMPLATE
+        self.batch_size = config.batch_size
+        self.concurrency = config.concurrency
+        self.max_retries = config.max_retries
         auth: dict[str, Any] = {}
-        if settings.es_api_key:
-            auth["api_key"] = settings.es_api_key.get_secret_value()
-        elif settings.es_username and settings.es_password:
-            auth["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
-        if settings.es_ca_certs:
-            auth["ca_certs"] = str(settings.es_ca_certs)
+        if config.api_key:
+            auth["api_key"] = config.api_key.get_secret_value()
+        elif config.username and config.password:
+            auth["basic_auth"] = (config.username, config.password.get_secret_value())
+        if config.ca_certs:
+            auth["ca_certs"] = str(config.ca_certs)
         self.client = client or Elasticsearch(
-            settings.elasticsearch_url,
-            request_timeout=settings.es_timeout,
-            max_retries=settings.es_max_retries,
+            config.url,
+            request_timeout=config.timeout,
+            max_retries=config.max_retries,
             retry_on_timeout=True,
             retry_on_status=(502, 503, 504),
-            verify_certs=settings.es_verify_certs,
+            verify_certs=config.verify_certs,
             **auth,
         )
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import email.policy
 import smtplib
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
 
 from connectors.alert_channel import DeliveryError
 from connectors.alert_messages import render, subject
 from newsmon.records import AlertMessage, Delivery
-from newsmon.settings import Settings
 
 _DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 # Python's header folding (3.11) loses the space between two encoded words it splits a
@@ -69,22 +73,34 @@ def _classify(exc: Exception) -> DeliveryError:
     return DeliveryError(f"SMTP error: {type(exc).__name__}: {exc}")
 
 
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """The SMTP server alerts go through, its security and credentials, and the sender."""
+
+    host: str
+    sender: str
+    port: int | None
+    security: Literal["starttls", "ssl", "none"]
+    username: str | None
+    password: SecretStr | None
+    ca_certs: Path | None
+    timeout: float
+
+
 class SmtpChannel:
-    """Sends alert emails through the SMTP server in the settings; one connection per send."""
+    """Sends alert emails through one SMTP server; one connection per send."""
 
     name = "email"
 
-    def __init__(self, settings: Settings) -> None:
-        if not settings.smtp_host:
-            raise ValueError("no SMTP server configured (NEWSMON_SMTP_HOST)")
-        self.host = settings.smtp_host
-        self.security = settings.smtp_security
-        self.port = settings.smtp_port or _DEFAULT_PORTS[self.security]
-        self.timeout = settings.smtp_timeout
-        self.sender = settings.alert_email_from
-        self.username = settings.smtp_username
-        self.password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-        cafile = str(settings.smtp_ca_certs) if settings.smtp_ca_certs else None
+    def __init__(self, config: SmtpConfig) -> None:
+        self.host = config.host
+        self.security = config.security
+        self.port = config.port or _DEFAULT_PORTS[self.security]
+        self.timeout = config.timeout
+        self.sender = config.sender
+        self.username = config.username
+        self.password = config.password.get_secret_value() if config.password else ""
+        cafile = str(config.ca_certs) if config.ca_certs else None
         self.tls = ssl.create_default_context(cafile=cafile)
 
     def _connect(self) -> smtplib.SMTP:

@@ -25,7 +25,6 @@ import httpx
 
 from newsmon.allow_list import IPAddress, parse_allow_list
 from newsmon.errors import ExternalError
-from newsmon.settings import Settings
 
 Resolver = Callable[[str, int], list[str]]
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -161,23 +160,37 @@ class _HostGate:
         self._last[host] = time.monotonic()
 
 
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    """Limits and manners of the fetcher: size, redirects, robots.txt, delays, allowed nets."""
+
+    user_agent: str
+    max_bytes: int
+    max_redirects: int
+    respect_robots: bool
+    timeout: float
+    host_delay: float
+    concurrency: int
+    allow: tuple[str, ...]
+
+
 class Fetcher:
     """GETs URLs politely and safely; one instance per run, shared by its fetches."""
 
     def __init__(
         self,
-        settings: Settings,
+        config: FetchConfig,
         resolver: Resolver = _system_resolver,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
-        self.max_bytes = settings.fetch_max_bytes
-        self.max_redirects = settings.fetch_max_redirects
-        self.respect_robots = settings.fetch_respect_robots
-        self.user_agent = settings.fetch_user_agent
-        self.timeout = settings.fetch_timeout
+        self.max_bytes = config.max_bytes
+        self.max_redirects = config.max_redirects
+        self.respect_robots = config.respect_robots
+        self.user_agent = config.user_agent
+        self.timeout = config.timeout
         self.verify = verify
-        self.guard = AddressGuard(settings.fetch_allow, resolver)
-        self.gate = _HostGate(settings.fetch_host_delay)
+        self.guard = AddressGuard(config.allow, resolver)
+        self.gate = _HostGate(config.host_delay)
         # One connection pool per host name: connections go to checked addresses, and two
         # sites behind one address (a CDN) must never share a TLS connection verified for
         # only one of them.

@@ -13,15 +13,16 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+from pydantic import SecretStr
 
 from connectors.alert_channel import DeliveryError
 from connectors.alert_messages import webhook_payload
 from connectors.fetch import retry_after_seconds
 from newsmon.records import AlertMessage, Delivery
-from newsmon.settings import Settings
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
@@ -46,18 +47,25 @@ def verify(
     return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """The receiver's URL, the signing secret and the request timeout."""
+
+    url: str
+    secret: SecretStr | None
+    timeout: float
+
+
 class WebhookChannel:
-    """POSTs alerts to NEWSMON_WEBHOOK_URL; a redirect is an error, not followed."""
+    """POSTs alerts to one URL; a redirect is an error, not followed."""
 
     name = "webhook"
 
-    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
-        if not settings.webhook_url:
-            raise ValueError("no webhook configured (NEWSMON_WEBHOOK_URL)")
-        self.url = settings.webhook_url
-        self.secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    def __init__(self, config: WebhookConfig, client: httpx.Client | None = None) -> None:
+        self.url = config.url
+        self.secret = config.secret.get_secret_value() if config.secret else ""
         self.client = client or httpx.Client(
-            timeout=settings.webhook_timeout,
+            timeout=config.timeout,
             follow_redirects=False,
             headers={"User-Agent": "newsmon-alerts/0.1"},
         )

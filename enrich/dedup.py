@@ -15,7 +15,6 @@ from datasketch import MinHash, MinHashLSH
 from enrich.arabic import words
 from newsmon.ids import version_id
 from newsmon.records import Article, Fingerprint, StageOutput, StoreResult, StoryLink
-from newsmon.settings import Settings
 from newsmon.stages import map_stage
 from newsmon.store.base import Store
 
@@ -31,7 +30,7 @@ _FIRST_ROUND = 8
 
 @dataclass(frozen=True, slots=True)
 class DedupParams:
-    """The dedup knobs, taken from Settings (see the README for how the defaults were chosen)."""
+    """The dedup knobs (see the README for how the defaults were chosen)."""
 
     shingle: ShingleKind = "word"
     size: int = 3
@@ -42,18 +41,6 @@ class DedupParams:
     # Shared band keys estimate similarity, so the best match is among the first few; checking
     # only those keeps a story syndicated a thousand times from costing a thousand checks.
     max_candidates: int = 5
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DedupParams:
-        """The dedup parameters named in the settings."""
-        return cls(
-            shingle=settings.dedup_shingle,
-            size=settings.dedup_shingle_size,
-            num_perm=settings.dedup_num_perm,
-            lsh_threshold=settings.dedup_lsh_threshold,
-            min_containment=settings.dedup_min_containment,
-            min_shingles=settings.dedup_min_shingles,
-        )
 
 
 class DedupIndex(Protocol):

@@ -9,8 +9,9 @@ from prefect.cache_policies import NO_CACHE
 
 from connectors.files import discover, load_files
 from flows.pipeline import may_pass_on_retry, pipeline_run
+from newsmon.compose import PipelineConfig, pipeline_config
 from newsmon.records import RawItem, RunSummary, StageOutput
-from newsmon.settings import Settings, load_settings
+from newsmon.settings import load_settings
 from newsmon.stages import batched
 
 # Plain logger: the CLI shows it on the console, Prefect forwards it to its API
@@ -38,21 +39,21 @@ def load_task(paths: list[str], max_bytes: int) -> StageOutput[RawItem]:
 
 
 @flow(name="ingest-files", validate_parameters=False)
-def ingest_files(paths: list[str], settings: Settings | None = None) -> RunSummary:
+def ingest_files(paths: list[str], config: PipelineConfig | None = None) -> RunSummary:
     """Ingest files and folders: load, decode, clean, build, tag entities, dedup, store.
 
-    Without settings (a deployment run) they are read from NEWSMON_* variables.
+    Without a config (a deployment run) the settings are read from NEWSMON_* variables.
     """
-    settings = settings or load_settings()
-    with pipeline_run(settings, paths) as run:
+    config = config or pipeline_config(load_settings())
+    with pipeline_run(config, paths) as run:
         with run.clock.stage("discover", len(paths)):
             found = discover_task(paths)
         run.reject(found.rejections)
         files = found.items
-        total_batches = max(1, -(-len(files) // settings.batch_size))
-        for number, batch in enumerate(batched(files, settings.batch_size), start=1):
+        total_batches = max(1, -(-len(files) // config.batch_size))
+        for number, batch in enumerate(batched(files, config.batch_size), start=1):
             with run.clock.stage("load", len(batch)):
-                loaded = load_task(batch, settings.max_file_bytes)
+                loaded = load_task(batch, config.max_file_bytes)
             result, rejections = run.process(loaded)
             log.info(
                 "batch %d/%d: %d files, %d stored, %d already known, %d rejected",

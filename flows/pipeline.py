@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -19,17 +20,19 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import task_run
 
 from connectors.decode import decode_batch
-from connectors.elasticsearch import ElasticsearchSink
+from connectors.elasticsearch import ElasticsearchConfig, ElasticsearchSink
 from connectors.es_sync import SyncResult, sync
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
 from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
-from enrich.entities import ner_for, tag_articles, tagger_for
+from enrich.entities import tag_articles
 from enrich.extract import extract_batch
 from flows.events import emit_alert_sent, emit_new_stories
 from newsmon.alerts.check import check_new_stories
+from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.outbox import send_outbox
 from newsmon.alerts.rules import load_alert_rules
+from newsmon.compose import EntityConfig, PipelineConfig, StoreConfig
 from newsmon.errors import ExternalError, StoreError
 from newsmon.records import (
     AlertRecord,
@@ -45,8 +48,6 @@ from newsmon.records import (
     StageTiming,
     StoreResult,
 )
-from newsmon.settings import Settings
-from newsmon.store import open_store
 from newsmon.store.base import Store
 
 
@@ -63,9 +64,9 @@ def decode_task(items: list[RawItem]) -> StageOutput[DecodedItem]:
 
 
 @task(name="extract", cache_policy=NO_CACHE)
-def extract_task(items: list[DecodedItem], settings: Settings) -> StageOutput[CleanItem]:
+def extract_task(items: list[DecodedItem], rules: Path | None) -> StageOutput[CleanItem]:
     """Extract headline and clean text for a batch."""
-    return extract_batch(items, load_rules(settings.boilerplate_rules))
+    return extract_batch(items, load_rules(rules))
 
 
 @task(name="build-articles", cache_policy=NO_CACHE)
@@ -75,25 +76,24 @@ def build_task(items: list[CleanItem], ingested_at: datetime) -> StageOutput[Art
 
 
 @task(name="entities", cache_policy=NO_CACHE)
-def entities_task(articles: list[Article], settings: Settings) -> StageOutput[Article]:
+def entities_task(articles: list[Article], config: EntityConfig) -> StageOutput[Article]:
     """Tag people, places and organisations with canonical ids (gazetteer, optional NER)."""
-    ner = ner_for(settings.ner_model, settings.ner_batch_size)
-    return tag_articles(articles, tagger_for(settings.gazetteer), ner)
+    tagger, ner = config.taggers()
+    return tag_articles(articles, tagger, ner)
 
 
 @task(name="dedup", cache_policy=NO_CACHE)
-def dedup_task(articles: list[Article], settings: Settings) -> StageOutput[Fingerprint]:
+def dedup_task(articles: list[Article], params: DedupParams) -> StageOutput[Fingerprint]:
     """Shingle and MinHash a batch into LSH band keys."""
-    params = DedupParams.from_settings(settings)
     return fingerprint_batch(articles, fingerprinter_for(params))
 
 
 @task(name="index-elasticsearch", cache_policy=NO_CACHE)
-def index_task(settings: Settings, run_id: str) -> SyncResult:
+def index_task(store_at: StoreConfig, es: ElasticsearchConfig, run_id: str) -> SyncResult:
     """Send what Elasticsearch has not acknowledged yet (this batch and any backlog)."""
-    store = open_store(settings)
+    store = store_at.open()
     try:
-        result = sync(store, ElasticsearchSink(settings))
+        result = sync(store, ElasticsearchSink(es))
         store.add_rejections(run_id, result.rejected)
         return result
     finally:
@@ -108,12 +108,16 @@ def index_task(settings: Settings, run_id: str) -> SyncResult:
     retry_condition_fn=may_pass_on_retry,
 )
 def store_task(
-    settings: Settings, run_id: str, fingerprints: list[Fingerprint], rejections: list[Rejection]
+    store_at: StoreConfig,
+    params: DedupParams,
+    run_id: str,
+    fingerprints: list[Fingerprint],
+    rejections: list[Rejection],
 ) -> StoreResult:
     """Link each new article to its story and store the batch (idempotent by article id)."""
-    store = open_store(settings)
+    store = store_at.open()
     try:
-        result = store_stories(store, fingerprints, run_id, DedupParams.from_settings(settings))
+        result = store_stories(store, fingerprints, run_id, params)
         store.add_rejections(run_id, rejections)
         return result
     finally:
@@ -121,11 +125,11 @@ def store_task(
 
 
 @task(name="check-alerts", cache_policy=NO_CACHE)
-def alerts_task(settings: Settings, run_id: str) -> list[AlertRecord]:
+def alerts_task(store_at: StoreConfig, config: AlertConfig, run_id: str) -> list[AlertRecord]:
     """Check the alert rules against new stories, record what fired, emit story events."""
-    store = open_store(settings)
+    store = store_at.open()
     try:
-        checked = check_new_stories(store, load_alert_rules(settings.alert_rules), settings, run_id)
+        checked = check_new_stories(store, load_alert_rules(config.rules), config, run_id)
     finally:
         store.close()
     emit_new_stories(checked.new_stories)
@@ -141,27 +145,25 @@ def _retry_if_incomplete(task: Any, task_run: Any, state: State[Any]) -> bool:
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE, retry_condition_fn=_retry_if_incomplete)
-def deliver_task(settings: Settings) -> DeliveryReport:
+def deliver_task(store_at: StoreConfig, config: AlertConfig) -> DeliveryReport:
     """Close finished digest days and send every due delivery in the outbox."""
-    rules = load_alert_rules(settings.alert_rules)
-    store = open_store(settings)
+    rules = load_alert_rules(config.rules)
+    store = store_at.open()
     try:
-        report = send_outbox(store, settings, rules, on_sent=emit_alert_sent).report
+        report = send_outbox(store, config, rules, on_sent=emit_alert_sent).report
     finally:
         store.close()
     # Raising makes Prefect retry after the next backoff step; the last try returns instead,
     # leaving what still failed pending for a later run or `newsmon alerts retry`.
-    if report.retrying and task_run.run_count <= settings.alert_run_retries:
+    if report.retrying and task_run.run_count <= config.run_retries:
         raise DeliveryIncomplete("; ".join(report.errors))
     return report
 
 
-def _deliver_with_retries(settings: Settings) -> DeliveryReport:
-    retries = settings.alert_run_retries
-    delays = [
-        settings.alert_backoff[min(i, len(settings.alert_backoff) - 1)] for i in range(retries)
-    ]
-    return deliver_task.with_options(retries=retries, retry_delay_seconds=delays)(settings)
+def _deliver_with_retries(store_at: StoreConfig, config: AlertConfig) -> DeliveryReport:
+    retries, backoff = config.run_retries, config.retry.backoff
+    delays = [backoff[min(i, len(backoff) - 1)] for i in range(retries)]
+    return deliver_task.with_options(retries=retries, retry_delay_seconds=delays)(store_at, config)
 
 
 class Clock:
@@ -187,8 +189,8 @@ class Clock:
 class PipelineRun:
     """One run's progress over its batches: counts, rejections, timings, alerts, sinks."""
 
-    def __init__(self, settings: Settings, store: Store, inputs: Sequence[str]) -> None:
-        self.settings = settings
+    def __init__(self, config: PipelineConfig, store: Store, inputs: Sequence[str]) -> None:
+        self.config = config
         self.store = store
         self.run_id = store.begin_run(list(inputs))
         self.started = time.perf_counter()
@@ -208,17 +210,17 @@ class PipelineRun:
 
     def process(self, loaded: StageOutput[RawItem]) -> tuple[StoreResult, list[Rejection]]:
         """Run one batch of raw items through every shared stage; its store result and refusals."""
-        settings, clock = self.settings, self.clock
+        config, clock = self.config, self.clock
         with clock.stage("decode", len(loaded.items)):
             decoded = decode_task(loaded.items)
         with clock.stage("extract", len(decoded.items)):
-            cleaned = extract_task(decoded.items, settings)
+            cleaned = extract_task(decoded.items, config.boilerplate_rules)
         with clock.stage("build-articles", len(cleaned.items)):
             built = build_task(cleaned.items, datetime.now(UTC))
         with clock.stage("entities", len(built.items)):
-            tagged = entities_task(built.items, settings)
+            tagged = entities_task(built.items, config.entities)
         with clock.stage("dedup", len(tagged.items)):
-            signed = dedup_task(tagged.items, settings)
+            signed = dedup_task(tagged.items, config.dedup)
         batch_rejections = (
             loaded.rejections
             + decoded.rejections
@@ -228,16 +230,19 @@ class PipelineRun:
             + signed.rejections
         )
         with clock.stage("store", len(signed.items)):
-            result = store_task(settings, self.run_id, signed.items, batch_rejections)
+            result = store_task(
+                config.store, config.dedup, self.run_id, signed.items, batch_rejections
+            )
         # Alerts before indexing: an unreachable Elasticsearch must not delay them.
         with clock.stage("check-alerts", len(result.new_ids)):
-            self.alert_ids += [alert.id for alert in alerts_task(settings, self.run_id)]
+            fired = alerts_task(config.store, config.alerts, self.run_id)
+            self.alert_ids += [alert.id for alert in fired]
         if not self.delivery.retrying:
             with clock.stage("deliver-alerts", 0):
-                self.delivery.add(_deliver_with_retries(settings))
-        if settings.elasticsearch_url and self.es.error is None:
+                self.delivery.add(_deliver_with_retries(config.store, config.alerts))
+        if config.elasticsearch is not None and self.es.error is None:
             with clock.stage("index-elasticsearch", len(result.new_ids)):
-                self.es = index_task(settings, self.run_id)
+                self.es = index_task(config.store, config.elasticsearch, self.run_id)
             self.es_indexed += self.es.indexed
             self.rejected.extend(self.es.rejected)
         self.read += len(loaded.items) + len(loaded.rejections)
@@ -256,7 +261,7 @@ class PipelineRun:
             rejected=self.rejected,
             seconds=time.perf_counter() - self.started,
             timings=self.clock.timings(),
-            es_indexed=self.es_indexed if self.settings.elasticsearch_url else None,
+            es_indexed=self.es_indexed if self.config.elasticsearch is not None else None,
             es_pending=self.es.pending,
             es_error=self.es.error,
             alerts=self.store.alerts_by_id(self.alert_ids),
@@ -276,11 +281,11 @@ class PipelineRun:
 
 
 @contextmanager
-def pipeline_run(settings: Settings, inputs: Sequence[str]) -> Iterator[PipelineRun]:
+def pipeline_run(config: PipelineConfig, inputs: Sequence[str]) -> Iterator[PipelineRun]:
     """Open the store and begin a run; a run that raises is recorded as failed."""
-    store = open_store(settings)
+    store = config.store.open()
     try:
-        run = PipelineRun(settings, store, inputs)
+        run = PipelineRun(config, store, inputs)
         try:
             yield run
         except BaseException as exc:

@@ -11,54 +11,55 @@ from prefect.cache_policies import NO_CACHE
 
 from connectors.feed_list import FeedSpec, load_feed_list
 from connectors.feeds import PageFetch, fetch_pages, poll_feeds
-from connectors.fetch import Fetcher
+from connectors.fetch import FetchConfig, Fetcher
 from flows.pipeline import pipeline_run
+from newsmon.compose import PipelineConfig, pipeline_config
 from newsmon.feed_schedule import due_feeds, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
-from newsmon.settings import Settings, load_settings
+from newsmon.settings import load_settings
 
 log = logging.getLogger("newsmon.feeds")
 
 
 @task(name="fetch-feeds", cache_policy=NO_CACHE)
 def fetch_feeds_task(
-    settings: Settings, specs: list[FeedSpec], states: dict[str, FeedState]
+    config: FetchConfig, specs: list[FeedSpec], states: dict[str, FeedState]
 ) -> list[FeedPoll]:
     """Fetch and parse the due feeds (conditional GET, one request at a time per host)."""
-    fetcher = Fetcher(settings)
+    fetcher = Fetcher(config)
     try:
-        return poll_feeds(fetcher, specs, states, settings.fetch_concurrency)
+        return poll_feeds(fetcher, specs, states, config.concurrency)
     finally:
         fetcher.close()
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE)
-def fetch_pages_task(settings: Settings, entries: list[FeedEntry]) -> PageFetch:
+def fetch_pages_task(config: FetchConfig, entries: list[FeedEntry]) -> PageFetch:
     """Fetch a batch of story pages."""
-    fetcher = Fetcher(settings)
+    fetcher = Fetcher(config)
     try:
-        return fetch_pages(fetcher, entries, settings.fetch_concurrency)
+        return fetch_pages(fetcher, entries, config.concurrency)
     finally:
         fetcher.close()
 
 
 @flow(name="poll-feeds", validate_parameters=False)
 def poll_feeds_flow(
-    settings: Settings | None = None, names: list[str] | None = None, force: bool = False
+    config: PipelineConfig | None = None, names: list[str] | None = None, force: bool = False
 ) -> RunSummary:
     """Poll the feeds that are due (or the named ones), then ingest their new stories.
 
-    Without settings (a deployment run) they are read from NEWSMON_* variables.
+    Without a config (a deployment run) the settings are read from NEWSMON_* variables.
     """
-    settings = settings or load_settings()
-    specs = [s for s in load_feed_list(settings.feeds) if not names or s.name in names]
-    with pipeline_run(settings, [f"feed:{spec.name}" for spec in specs]) as run:
+    config = config or pipeline_config(load_settings())
+    specs = [s for s in load_feed_list(config.feeds) if not names or s.name in names]
+    with pipeline_run(config, [f"feed:{spec.name}" for spec in specs]) as run:
         store = run.store
         now = datetime.now(UTC)
         states = store.feed_states()
         due = due_feeds(specs, states, now, force=force or bool(names))
         with run.clock.stage("fetch-feeds", len(due)):
-            polls = fetch_feeds_task(settings, due, states)
+            polls = fetch_feeds_task(config.fetch, due, states)
         by_name = {spec.name: spec for spec in due}
         outcome: Counter[str] = Counter()
         for poll in polls:
@@ -74,9 +75,9 @@ def poll_feeds_flow(
             log.info("feed %s: %s, %d new pages", spec.name, poll.status, len(new))
         # This poll's new pages and any left pending by failed fetches or an interrupted run.
         # Each batch leaves the due set (stored, refused, or retried later), so this ends.
-        while batch := store.due_entries(now, limit=settings.batch_size):
+        while batch := store.due_entries(now, limit=config.batch_size):
             with run.clock.stage("fetch-pages", len(batch)):
-                pages = fetch_pages_task(settings, batch)
+                pages = fetch_pages_task(config.fetch, batch)
             result, rejections = run.process(pages.loaded)
             refused = {r.source: r.reason for r in rejections}
             retry = {url for url, _, _ in pages.retry}
@@ -85,7 +86,7 @@ def poll_feeds_flow(
                 stored=[e.url for e in batch if e.url not in refused and e.url not in retry],
                 failed=[(url, reason, None) for url, reason in refused.items()]
                 + [
-                    (url, reason, later + timedelta(seconds=wait or settings.fetch_retry_delay))
+                    (url, reason, later + timedelta(seconds=wait or config.fetch_retry_delay))
                     for url, reason, wait in pages.retry
                 ],
             )

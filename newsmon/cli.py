@@ -37,9 +37,9 @@ def _store_options(fn: F) -> F:
         type=click.Path(path_type=Path),
         help="TOML settings file (same keys as the NEWSMON_* variables, lower case).",
     )(fn)
+    # Text, not a click.Path: a path type would fold a URL's "//" into "/".
     fn = click.option(
         "--db",
-        type=click.Path(path_type=Path),
         help="Store file [env NEWSMON_DB; default ./data/newsmon.db].",
     )(fn)
     return fn
@@ -51,7 +51,7 @@ class _Failed(click.ClickException):
     exit_code = EXIT_FAILED
 
 
-def _settings(db: Path | None, config: Path | None, **overrides: Any) -> Settings:
+def _settings(db: str | None, config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config_file=config, db=db, **overrides)
     except (ValidationError, FileNotFoundError, ValueError) as exc:
@@ -59,7 +59,7 @@ def _settings(db: Path | None, config: Path | None, **overrides: Any) -> Setting
 
 
 def _open(settings: Settings) -> Store:
-    from newsmon.store import open_store
+    from newsmon.compose import open_store
 
     try:
         return open_store(settings)
@@ -77,10 +77,10 @@ def _opened(settings: Settings) -> Iterator[Store]:
 
 
 def _entity_taggers(settings: Settings) -> tuple[Any, Any]:
-    from enrich.entities import ner_for, tagger_for
+    from newsmon.compose import entity_config
 
     try:
-        return tagger_for(settings.gazetteer), ner_for(settings.ner_model, settings.ner_batch_size)
+        return entity_config(settings).taggers()
     except (OSError, ValueError) as exc:
         raise _Failed(f"bad settings: {exc}") from exc
 
@@ -206,7 +206,7 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_store_options
 @click.option("-v", "--verbose", is_flag=True, help="Per-stage timings and Prefect's own logs.")
-def run(paths: tuple[Path, ...], db: Path | None, config: Path | None, verbose: bool) -> None:
+def run(paths: tuple[Path, ...], db: str | None, config: Path | None, verbose: bool) -> None:
     """Ingest PATHS (files and folders; default: seeds/) through the ingest-files flow.
 
     Reads .txt, .html/.htm and .json/.ndjson/.jsonl story records, in any text
@@ -225,10 +225,11 @@ def run(paths: tuple[Path, ...], db: Path | None, config: Path | None, verbose: 
     _entity_taggers(settings)
     _alert_rules(settings)
     from flows.ingest import ingest_files
+    from newsmon.compose import pipeline_config
 
     targets = [str(p) for p in paths] or ["seeds"]
     try:
-        summary = ingest_files(targets, settings)
+        summary = ingest_files(targets, pipeline_config(settings))
     except StoreError as exc:
         raise _Failed(str(exc)) from exc
     except Exception as exc:
@@ -243,7 +244,7 @@ def run(paths: tuple[Path, ...], db: Path | None, config: Path | None, verbose: 
 @_store_options
 @click.option("-v", "--verbose", is_flag=True, help="Per-stage timings and Prefect's own logs.")
 def poll(
-    names: tuple[str, ...], force: bool, db: Path | None, config: Path | None, verbose: bool
+    names: tuple[str, ...], force: bool, db: str | None, config: Path | None, verbose: bool
 ) -> None:
     """Poll the feeds that are due (deploy/feeds.yml), then ingest their new stories.
 
@@ -260,9 +261,10 @@ def poll(
     if unknown:
         raise click.UsageError(f"not in the feed list: {', '.join(sorted(unknown))}")
     from flows.poll import poll_feeds_flow
+    from newsmon.compose import pipeline_config
 
     try:
-        summary = poll_feeds_flow(settings, list(names) or None, force)
+        summary = poll_feeds_flow(pipeline_config(settings), list(names) or None, force)
     except StoreError as exc:
         raise _Failed(str(exc)) from exc
     except Exception as exc:
@@ -284,7 +286,7 @@ def _feed_list(settings: Settings) -> Any:
 @cli.command()
 @_store_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
-def feeds(db: Path | None, config: Path | None, as_json: bool) -> None:
+def feeds(db: str | None, config: Path | None, as_json: bool) -> None:
     """List the feeds with their last poll, status, counts and next poll; flag silent ones."""
     from datetime import UTC, datetime
 
@@ -339,7 +341,7 @@ def feeds(db: Path | None, config: Path | None, as_json: bool) -> None:
 @_store_options
 @click.option("--inbox", type=click.Path(path_type=Path), help="Also ingest this drop folder.")
 @click.option("--every", default=300, show_default=True, help="Seconds between runs.")
-def serve(db: Path | None, config: Path | None, inbox: Path | None, every: int) -> None:
+def serve(db: str | None, config: Path | None, inbox: Path | None, every: int) -> None:
     """Run poll-feeds (and the drop folder's ingestion) on a schedule with Prefect serve().
 
     Needs a Prefect server (PREFECT_API_URL; `prefect server start`). Each run reads its
@@ -375,7 +377,7 @@ def serve(db: Path | None, config: Path | None, inbox: Path | None, every: int) 
 
 @cli.command()
 @_store_options
-def export(db: Path | None, config: Path | None) -> None:
+def export(db: str | None, config: Path | None) -> None:
     """Print every stored story as NDJSON (one JSON object per line), oldest first."""
     with _opened(_settings(db, config)) as store:
         for article in store.iter_articles():
@@ -397,7 +399,7 @@ def export(db: Path | None, config: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
 def search(
     query: str,
-    db: Path | None,
+    db: str | None,
     config: Path | None,
     limit: int,
     entity_ids: tuple[str, ...],
@@ -428,7 +430,7 @@ def search(
 @_store_options
 @click.option("--run", "run_id", help="Run id (default: the last run).")
 @click.option("--all", "all_runs", is_flag=True, help="Rejections of every run.")
-def rejected(db: Path | None, config: Path | None, run_id: str | None, all_runs: bool) -> None:
+def rejected(db: str | None, config: Path | None, run_id: str | None, all_runs: bool) -> None:
     """List inputs that were rejected, with the stage and reason."""
     with _opened(_settings(db, config)) as store:
         wanted = None if all_runs else (run_id or store.last_run_id())
@@ -445,7 +447,7 @@ def rejected(db: Path | None, config: Path | None, run_id: str | None, all_runs:
 @click.option("-n", "--limit", type=int, help="At most this many stories.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
 def stories(
-    db: Path | None, config: Path | None, min_copies: int, limit: int | None, as_json: bool
+    db: str | None, config: Path | None, min_copies: int, limit: int | None, as_json: bool
 ) -> None:
     """List stories (near-duplicate clusters) with their copies and sources, most copied first."""
     with _opened(_settings(db, config)) as store:
@@ -481,17 +483,18 @@ def dedup() -> None:
 
 @dedup.command("rebuild")
 @_store_options
-def dedup_rebuild(db: Path | None, config: Path | None) -> None:
+def dedup_rebuild(db: str | None, config: Path | None) -> None:
     """Recompute every story link with the current dedup settings, oldest article first.
 
     Needed after changing NEWSMON_DEDUP_* settings that change the LSH band layout
     (a run refuses to mix layouts), and for stores created before dedup existed.
     """
-    from enrich.dedup import DedupParams, rebuild_stories
+    from enrich.dedup import rebuild_stories
+    from newsmon.compose import dedup_params
 
     settings = _settings(db, config)
     with _opened(settings) as store:
-        count = rebuild_stories(store, DedupParams.from_settings(settings), settings.batch_size)
+        count = rebuild_stories(store, dedup_params(settings), settings.batch_size)
         n_stories = len(store.stories())
     click.echo(f"rebuilt: {count} articles in {n_stories} stories")
 
@@ -527,7 +530,7 @@ def _probe_article(text: str, lang: str) -> Any:
 
 @entities.command("retag")
 @_store_options
-def entities_retag(db: Path | None, config: Path | None) -> None:
+def entities_retag(db: str | None, config: Path | None) -> None:
     """Re-tag every stored story with the current gazetteer (and NER model, if set)."""
     from enrich.entities import retag_store
 
@@ -549,15 +552,17 @@ def es() -> None:
 
 def _sink(settings: Settings) -> Any:
     from connectors.elasticsearch import ElasticsearchSink
+    from newsmon.compose import es_config
 
-    if not settings.elasticsearch_url:
+    es = es_config(settings)
+    if es is None:
         raise _Failed("no Elasticsearch configured: set NEWSMON_ELASTICSEARCH_URL")
-    return ElasticsearchSink(settings)
+    return ElasticsearchSink(es)
 
 
 @es.command("setup")
 @_store_options
-def es_setup(db: Path | None, config: Path | None) -> None:
+def es_setup(db: str | None, config: Path | None) -> None:
     """Install the index template and create the first index behind the alias."""
     from connectors.elasticsearch import SinkUnavailable
 
@@ -571,7 +576,7 @@ def es_setup(db: Path | None, config: Path | None) -> None:
 
 @es.command("sync")
 @_store_options
-def es_sync(db: Path | None, config: Path | None) -> None:
+def es_sync(db: str | None, config: Path | None) -> None:
     """Send every stored story Elasticsearch has not acknowledged yet.
 
     \b
@@ -596,7 +601,7 @@ def es_sync(db: Path | None, config: Path | None) -> None:
 
 @es.command("reindex")
 @_store_options
-def es_reindex(db: Path | None, config: Path | None) -> None:
+def es_reindex(db: str | None, config: Path | None) -> None:
     """Rebuild the index from the store with the current template, then swap the alias.
 
     For a mapping or analyzer change: readers use the old index until the new one is full.
@@ -622,7 +627,7 @@ def es_reindex(db: Path | None, config: Path | None) -> None:
 
 @es.command("status")
 @_store_options
-def es_status(db: Path | None, config: Path | None) -> None:
+def es_status(db: str | None, config: Path | None) -> None:
     """Stories indexed, refused and pending according to the store."""
     with _opened(_settings(db, config)) as store:
         counts = store.es_counts()
@@ -664,7 +669,7 @@ def _alert_json(alert: AlertRecord) -> dict[str, Any]:
 @click.pass_context
 def alerts(
     ctx: click.Context,
-    db: Path | None,
+    db: str | None,
     config: Path | None,
     rule: str | None,
     limit: int,
@@ -695,7 +700,7 @@ def alerts(
 @alerts.command("retry")
 @_store_options
 @click.option("--given-up", is_flag=True, help="Also try again what was given up.")
-def alerts_retry(db: Path | None, config: Path | None, given_up: bool) -> None:
+def alerts_retry(db: str | None, config: Path | None, given_up: bool) -> None:
     """Send every pending alert now (ignoring backoff), and any finished day's digest.
 
     \b
@@ -704,6 +709,7 @@ def alerts_retry(db: Path | None, config: Path | None, given_up: bool) -> None:
     """
     from newsmon.alerts.channels import channel_problems
     from newsmon.alerts.outbox import send_outbox
+    from newsmon.compose import alert_config
 
     settings = _settings(db, config)
     rules = _alert_rules(settings)
@@ -716,7 +722,7 @@ def alerts_retry(db: Path | None, config: Path | None, given_up: bool) -> None:
     with _opened(settings) as store:
         done = send_outbox(
             store,
-            settings,
+            alert_config(settings),
             rules,
             ignore_backoff=True,
             requeue_given_up=given_up,
@@ -725,7 +731,7 @@ def alerts_retry(db: Path | None, config: Path | None, given_up: bool) -> None:
     report, digests, counts = done.report, done.digests, done.counts
     if given_up:
         click.echo(f"requeued: {done.requeued} given-up deliveries")
-    for name, problem in channel_problems(settings).items():
+    for name, problem in channel_problems(alert_config(settings)).items():
         click.echo(f"{name}: {problem}", err=True)
     click.echo(
         f"sent {report.sent}, to retry {report.retrying}, given up {report.given_up}"
@@ -741,12 +747,14 @@ def alerts_rules(config: Path | None) -> None:
     """Check the rules file and show each rule with entity names and where it sends."""
     from enrich.entities import tagger_for
     from newsmon.alerts.channels import channel_problems, channel_targets
+    from newsmon.compose import alert_config
 
     settings = _settings(None, config)
     rules = _alert_rules(settings)
     entities = tagger_for(settings.gazetteer).gazetteer.entities
     labels = {i: e.label("en") for i, e in entities.items()}
-    problems = channel_problems(settings)
+    alerts = alert_config(settings)
+    problems = channel_problems(alerts)
     unknown = 0
     for rule in rules:
         click.echo(f"{rule.name}: {rule.description}".rstrip(": "))
@@ -767,7 +775,7 @@ def alerts_rules(config: Path | None) -> None:
         if rule.throttle:
             mode += f", at most one per {rule.throttle:g} s"
         click.echo(f"  sends: {mode}")
-        targets = {t.channel: t.target for t in channel_targets(rule, settings)}
+        targets = {t.channel: t.target for t in channel_targets(rule, alerts)}
         for name in rule.channels:
             where = targets.get(name) or problems.get(name) or "no recipients"
             click.echo(f"  {name}: {where}")

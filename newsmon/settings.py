@@ -32,9 +32,10 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
-    db: Path = Field(
-        default=Path("data/newsmon.db"),
-        description="Embedded SQLite store file (created with its folder on first use).",
+    # A string, not a Path: Path("postgresql://h/db") would fold the URL into "postgresql:/h/db".
+    db: str = Field(
+        default="data/newsmon.db",
+        description="Store: an SQLite file, created with its folder on first use.",
     )
     batch_size: PositiveInt = Field(
         default=500, description="Documents per batch; each stage runs once per batch."
@@ -183,6 +184,11 @@ class Settings(BaseSettings):
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."
     )
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @field_validator("alert_email_to", "fetch_allow", mode="before")
     @classmethod

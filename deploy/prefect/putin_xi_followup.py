@@ -19,9 +19,9 @@ import yaml
 from prefect import flow, get_run_logger
 from prefect.events import DeploymentEventTrigger
 
+from newsmon.compose import open_store
 from newsmon.export import article_json
 from newsmon.settings import load_settings
-from newsmon.store import open_store
 
 TRIGGER_FILE = Path(__file__).with_name("putin-xi-trigger.yaml")
 

@@ -1,48 +1,45 @@
-"""Which channels the settings configure, and opening them."""
+"""Which channels the alert config sets up, where each delivers, and opening them."""
 
 from __future__ import annotations
 
 from connectors.alert_channel import Channel
 from connectors.elasticsearch import redact
+from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import ChannelTarget
-from newsmon.settings import Settings
 
 
-def channel_problems(settings: Settings) -> dict[str, str]:
+def channel_problems(config: AlertConfig) -> dict[str, str]:
     """Why a channel cannot send, per channel name; empty for a configured channel."""
     problems = {}
-    if not settings.smtp_host:
+    if config.smtp is None:
         problems["email"] = "not configured (NEWSMON_SMTP_HOST)"
-    if not settings.webhook_url:
+    if config.webhook is None:
         problems["webhook"] = "not configured (NEWSMON_WEBHOOK_URL)"
     return problems
 
 
-def channel_targets(rule: AlertRule, settings: Settings) -> tuple[ChannelTarget, ...]:
-    """The rule's channels that the settings configure, each with where it delivers."""
+def channel_targets(rule: AlertRule, config: AlertConfig) -> tuple[ChannelTarget, ...]:
+    """The rule's channels that are configured, each with where it delivers."""
     targets = []
-    problems = channel_problems(settings)
     for name in rule.channels:
-        if name in problems:
-            continue
-        if name == "email":
-            recipients = rule.email_to or settings.alert_email_to
+        if name == "email" and config.smtp is not None:
+            recipients = rule.email_to or config.email_to
             if recipients:
                 targets.append(ChannelTarget("email", ", ".join(recipients)))
-        elif name == "webhook" and settings.webhook_url:
-            targets.append(ChannelTarget("webhook", redact(settings.webhook_url)))
+        elif name == "webhook" and config.webhook is not None:
+            targets.append(ChannelTarget("webhook", redact(config.webhook.url)))
     return tuple(targets)
 
 
-def open_channels(settings: Settings) -> dict[str, Channel]:
+def open_channels(config: AlertConfig) -> dict[str, Channel]:
     """A sender for every configured channel."""
     from connectors.email import SmtpChannel
     from connectors.webhook import WebhookChannel
 
     channels: dict[str, Channel] = {}
-    if settings.smtp_host:
-        channels["email"] = SmtpChannel(settings)
-    if settings.webhook_url:
-        channels["webhook"] = WebhookChannel(settings)
+    if config.smtp is not None:
+        channels["email"] = SmtpChannel(config.smtp)
+    if config.webhook is not None:
+        channels["webhook"] = WebhookChannel(config.webhook)
     return channels

@@ -9,9 +9,9 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from newsmon.alerts.channels import channel_targets
+from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.rules import AlertRule, matching_rules
 from newsmon.records import AlertRecord, Article, RuleMatch
-from newsmon.settings import Settings
 from newsmon.store.base import Store
 
 
@@ -25,10 +25,10 @@ class AlertCheck:
 
 
 def rule_matches(
-    rules: Sequence[AlertRule], articles: Sequence[Article], settings: Settings
+    rules: Sequence[AlertRule], articles: Sequence[Article], config: AlertConfig
 ) -> list[RuleMatch]:
     """Every (rule, article) match, with the story key and the channels it goes to."""
-    targets = {rule.name: channel_targets(rule, settings) for rule in rules}
+    targets = {rule.name: channel_targets(rule, config) for rule in rules}
     found = []
     for article in articles:
         for rule in matching_rules(rules, article):
@@ -49,15 +49,15 @@ def rule_matches(
 def check_new_stories(
     store: Store,
     rules: Sequence[AlertRule],
-    settings: Settings,
+    config: AlertConfig,
     run_id: str | None,
     now: datetime | None = None,
 ) -> AlertCheck:
     """Check every queued story (this run's and any left by an interrupted run) once."""
     result = AlertCheck()
-    while articles := store.alert_queue(settings.batch_size):
+    while articles := store.alert_queue(config.batch_size):
         when = now or datetime.now(UTC)
-        found = rule_matches(rules, articles, settings)
+        found = rule_matches(rules, articles, config)
         alerts, taken = store.record_alerts(run_id, [a.id for a in articles], found, when)
         result.checked += len(taken)
         result.alerts += alerts
@@ -67,10 +67,10 @@ def check_new_stories(
 
 
 def close_digests(
-    store: Store, rules: Sequence[AlertRule], settings: Settings, now: datetime | None = None
+    store: Store, rules: Sequence[AlertRule], config: AlertConfig, now: datetime | None = None
 ) -> int:
     """Write the digest deliveries of every finished day; returns how many were written."""
-    zone = ZoneInfo(settings.alert_timezone)
+    zone = ZoneInfo(config.timezone)
     today = (now or datetime.now(UTC)).astimezone(zone).date()
     written = 0
     for rule in rules:
@@ -85,7 +85,7 @@ def close_digests(
                 rule.name,
                 day.isoformat(),
                 [alert_id for _, alert_id in items],
-                channel_targets(rule, settings),
+                channel_targets(rule, config),
                 now or datetime.now(UTC),
             )
     return written

@@ -12,7 +12,6 @@ from connectors.alert_channel import Channel, DeliveryError
 from connectors.alert_messages import brief
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import AlertMessage, Delivery, DeliveryReport
-from newsmon.settings import Settings
 from newsmon.store.base import Store
 
 log = logging.getLogger("newsmon.alerts")
@@ -31,13 +30,6 @@ class RetryPolicy:
     backoff: tuple[float, ...]
     max_attempts: int
     lease_seconds: float
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
-        """The policy the NEWSMON_ALERT_* settings describe."""
-        return cls(
-            tuple(settings.alert_backoff), settings.alert_max_attempts, settings.alert_lease_seconds
-        )
 
     def delay(self, attempts: int, asked: float | None = None) -> float:
         """Seconds before the next try after `attempts` failures (the receiver's ask wins)."""

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from newsmon.alerts.channels import open_channels
 from newsmon.alerts.check import close_digests
-from newsmon.alerts.delivery import OnSent, RetryPolicy, deliver
+from newsmon.alerts.config import AlertConfig
+from newsmon.alerts.delivery import OnSent, deliver
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import DeliveryReport
-from newsmon.settings import Settings
 from newsmon.store.base import Store
 
 
@@ -27,7 +27,7 @@ class OutboxPass:
 
 def send_outbox(
     store: Store,
-    settings: Settings,
+    config: AlertConfig,
     rules: Sequence[AlertRule],
     *,
     ignore_backoff: bool = False,
@@ -35,13 +35,12 @@ def send_outbox(
     on_sent: OnSent | None = None,
 ) -> OutboxPass:
     """Requeue given-up rows if asked, close finished digest days, send every due delivery."""
-    channels = open_channels(settings)
+    channels = open_channels(config)
     try:
         requeued = store.requeue_given_up(datetime.now(UTC)) if requeue_given_up else 0
-        digests = close_digests(store, rules, settings)
-        policy = RetryPolicy.from_settings(settings)
+        digests = close_digests(store, rules, config)
         report = deliver(
-            store, channels, rules, policy, ignore_backoff=ignore_backoff, on_sent=on_sent
+            store, channels, rules, config.retry, ignore_backoff=ignore_backoff, on_sent=on_sent
         )
         return OutboxPass(report, digests, requeued, store.delivery_counts())
     finally:

@@ -33,11 +33,11 @@ from prefect.server.events.schemas.automations import EventTrigger
 from flows.ingest import ingest_files
 from newsmon.alerts.channels import open_channels
 from newsmon.alerts.check import close_digests
-from newsmon.alerts.delivery import RetryPolicy, deliver
+from newsmon.alerts.delivery import deliver
 from newsmon.alerts.rules import load_alert_rules
+from newsmon.compose import alert_config, open_store, pipeline_config
 from newsmon.records import AlertRecord, Article
 from newsmon.settings import Settings
-from newsmon.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +131,7 @@ def test_new_putin_xi_stories_reach_email_and_webhook_once(
     started = datetime.now(UTC) - timedelta(seconds=1)
     with smtp_peer("starttls", tls) as smtp, webhook_peer() as hook:
         settings = _settings(tmp_path, smtp, hook.url, cert=tls[0])
-        summary = ingest_files([str(inbox)], settings)
+        summary = ingest_files([str(inbox)], pipeline_config(settings))
 
         store = open_store(settings)
         try:
@@ -189,7 +189,7 @@ def test_new_putin_xi_stories_reach_email_and_webhook_once(
         assert len(call["story"]["sources"]) == 2
 
         # The same seeds again: nothing new, nothing sent.
-        again = ingest_files([str(inbox / "seeds")], settings)
+        again = ingest_files([str(inbox / "seeds")], pipeline_config(settings))
         assert again.alerts == []
         assert (len(smtp.messages), len(hook.received)) == (6, 6)
 
@@ -213,7 +213,7 @@ def test_faults_then_recovery_every_alert_arrives_once(
         # 500, then a request that outlives the client's timeout, then 503, then 200s.
         hook.script = [500, ("sleep", 1.5), 503]
         settings = _settings(tmp_path, smtp, hook.url, cert=tls[0], webhook_timeout=0.5)
-        summary = ingest_files([str(seeds)], settings)
+        summary = ingest_files([str(seeds)], pipeline_config(settings))
 
         assert len(_putin_xi(summary.alerts)) == 5
         store = open_store(settings)
@@ -274,7 +274,7 @@ def test_receivers_down_for_a_whole_run_then_retry(seeds: Path, tmp_path: Path) 
 
         again = newsmon("alerts", "retry", db=settings.db, env=_env(settings))
         assert again.returncode == 0 and "sent 0" in again.stdout
-        rerun = ingest_files([str(seeds)], settings)
+        rerun = ingest_files([str(seeds)], pipeline_config(settings))
         assert rerun.alerts == [] and (len(smtp.messages), len(hook.received)) == (5, 5)
 
 
@@ -282,7 +282,7 @@ def _pending_webhooks(seeds: Path, tmp_path: Path, **extra: Any) -> Settings:
     """A store whose five putin-xi webhook deliveries are pending (the receiver was down)."""
     down = f"http://127.0.0.1:{free_port()}/hooks/newsmon"
     settings = _settings(tmp_path, None, down, alert_run_retries=0, **extra)
-    summary = ingest_files([str(seeds)], settings)
+    summary = ingest_files([str(seeds)], pipeline_config(settings))
     assert summary.delivery is not None and summary.delivery.retrying == 5
     return settings
 
@@ -378,19 +378,19 @@ def test_daily_digest_gathers_the_day_in_one_message(seeds: Path, tmp_path: Path
         settings = _settings(
             tmp_path, smtp, hook.url, alert_rules=rules, alert_timezone="Europe/Moscow"
         )
-        summary = ingest_files([str(seeds)], settings)
+        summary = ingest_files([str(seeds)], pipeline_config(settings))
         assert [str(a.state) for a in summary.alerts] == ["digest"] * 5
         assert (smtp.messages, hook.received) == ([], [])  # the day is not over
 
         store = open_store(settings)
-        channels = open_channels(settings)
+        channels = open_channels(alert_config(settings))
         try:
             alert_rules = load_alert_rules(rules)
-            policy = RetryPolicy.from_settings(settings)
-            assert close_digests(store, alert_rules, settings) == 0  # still today
+            policy = alert_config(settings).retry
+            assert close_digests(store, alert_rules, alert_config(settings)) == 0  # still today
             tomorrow = datetime.now(UTC) + timedelta(days=1)
-            assert close_digests(store, alert_rules, settings, now=tomorrow) == 2
-            assert close_digests(store, alert_rules, settings, now=tomorrow) == 0
+            assert close_digests(store, alert_rules, alert_config(settings), now=tomorrow) == 2
+            assert close_digests(store, alert_rules, alert_config(settings), now=tomorrow) == 0
             report = deliver(store, channels, alert_rules, policy, clock=lambda: tomorrow)
         finally:
             for channel in channels.values():

@@ -10,6 +10,7 @@ import pytest
 from peers import ElasticsearchTarget, newsmon
 
 from connectors.elasticsearch import ElasticsearchSink
+from newsmon.compose import es_config
 from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,9 @@ def _sink(target: ElasticsearchTarget, tmp_path: Path) -> ElasticsearchSink:
         es_alias=target.alias,
         es_template=target.template,
     )
-    return ElasticsearchSink(settings)
+    config = es_config(settings)
+    assert config is not None
+    return ElasticsearchSink(config)
 
 
 def test_setup_is_idempotent_and_the_mapping_is_strict(

@@ -20,8 +20,8 @@ from prefect.settings import PREFECT_API_URL
 
 from enrich.boilerplate import clean_text, load_rules
 from flows.poll import poll_feeds_flow
+from newsmon.compose import open_store, pipeline_config
 from newsmon.settings import Settings
-from newsmon.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +126,7 @@ def test_one_poll_stores_dedups_and_alerts_then_a_second_finds_nothing(
         stories = _newsroom(site, seeds)
         feeds = _feed_file(tmp_path, site, {"rt-arabic": "/rss/", "france24-arabic": "/ar/rss"})
         settings = _settings(tmp_path, site, feeds)
-        summary = poll_feeds_flow(settings)
+        summary = poll_feeds_flow(pipeline_config(settings))
 
         assert summary.feeds == {"fetched": 2}
         # Five seed stories and the syndicated copy; the second URL of 000 is the same page.
@@ -159,7 +159,7 @@ def test_one_poll_stores_dedups_and_alerts_then_a_second_finds_nothing(
         assert states["rt-arabic"].etag == '"rss-v1"' and states["rt-arabic"].stored == 3
 
         requests_before = len(site.requests)
-        again = poll_feeds_flow(settings, force=True)
+        again = poll_feeds_flow(pipeline_config(settings), force=True)
         assert again.feeds == {"not-modified": 1, "unchanged": 1}
         assert (again.stored, again.alerts, again.rejected) == (0, [], [])
         assert sorted(p for p, _ in site.requests[requests_before:]) == ["/ar/rss", "/rss/"]
@@ -183,7 +183,7 @@ def test_one_poll_stores_dedups_and_alerts_then_a_second_finds_nothing(
             return 200, {"ETag": '"rss-v2"'}, changed
 
         site.routes["/rss/"] = rss_v2
-        third = poll_feeds_flow(settings, names=["rt-arabic"])
+        third = poll_feeds_flow(pipeline_config(settings), names=["rt-arabic"])
         assert third.feeds == {"fetched": 1}
         # A republished copy of 001 under a new URL: stored, linked to 001's story, no alert.
         assert (third.stored, third.alerts) == (1, [])
@@ -239,7 +239,7 @@ def test_feed_faults_are_recorded_and_retried_later(tmp_path: Path, seeds: Path)
         feeds = _feed_file(tmp_path, site, {n: f"/{n}" for n in [*names, "flaky"]})
         settings = _settings(tmp_path, site, feeds, fetch_max_bytes=5_000_000)
         before = datetime.now(UTC)
-        summary = poll_feeds_flow(settings)
+        summary = poll_feeds_flow(pipeline_config(settings))
 
         store = open_store(settings)
         try:
@@ -272,7 +272,7 @@ def test_feed_faults_are_recorded_and_retried_later(tmp_path: Path, seeds: Path)
         assert states["flaky"].pending == 1 and not any(a.title == flaky_title for a in articles)
 
         time.sleep(1.1)  # the page's Retry-After
-        later = poll_feeds_flow(settings, names=["flaky"])
+        later = poll_feeds_flow(pipeline_config(settings), names=["flaky"])
         assert later.feeds == {"unchanged": 1} and later.stored == 1
         store = open_store(settings)
         try:

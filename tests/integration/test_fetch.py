@@ -14,6 +14,7 @@ import pytest
 from peers import Site, http_site, self_signed_cert
 
 from connectors.fetch import AddressGuard, Fetcher, FetchError
+from newsmon.compose import fetch_config
 from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -30,7 +31,7 @@ def site() -> Iterator[Site]:
 
 def _fetcher(site: Site, **extra: Any) -> Fetcher:
     values: dict[str, Any] = {"fetch_allow": (f"127.0.0.1:{site.port}",), "fetch_host_delay": 0}
-    return Fetcher(Settings(**{**values, **extra}))
+    return Fetcher(fetch_config(Settings(**{**values, **extra})))
 
 
 def _error(fetcher: Fetcher, url: str) -> FetchError:
@@ -41,7 +42,7 @@ def _error(fetcher: Fetcher, url: str) -> FetchError:
 
 def test_private_and_metadata_addresses_are_refused_unless_allowed(site: Site) -> None:
     site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, FEED.encode())
-    default = Fetcher(Settings(fetch_host_delay=0))
+    default = Fetcher(fetch_config(Settings(fetch_host_delay=0)))
     for url in (
         f"{site.url}/feed",
         f"http://localhost:{site.port}/feed",  # a name that resolves to loopback
@@ -171,7 +172,7 @@ def test_https_keeps_the_host_name_for_tls_while_connecting_to_the_checked_addre
         secure.routes["/news"] = (200, {"Content-Type": "text/html"}, "خبر".encode())
         trusted = ssl.create_default_context(cafile=str(cert[0]))
         settings = Settings(fetch_allow=(f"127.0.0.1:{secure.port}",), fetch_host_delay=0)
-        fetcher = Fetcher(settings, verify=trusted)
+        fetcher = Fetcher(fetch_config(settings), verify=trusted)
         # localhost resolves to 127.0.0.1 (allowed); the certificate is checked for "localhost".
         fetched = fetcher.get(f"{secure.url}/news")
         assert fetched.body.decode() == "خبر"

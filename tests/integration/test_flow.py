@@ -12,8 +12,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.ingest import ingest_files
+from newsmon.compose import open_store, pipeline_config
 from newsmon.settings import Settings
-from newsmon.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ def _task_runs_by_name(flow_run: UUID, at_least: int, timeout: float = 60.0) -> 
 def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> None:
     settings = Settings(db=tmp_path / "store.db", batch_size=4, max_file_bytes=20 * 1024 * 1024)
     missing = str(tmp_path / "does-not-exist")
-    state = ingest_files([str(inbox), missing], settings, return_state=True)
+    state = ingest_files([str(inbox), missing], pipeline_config(settings), return_state=True)
     summary = state.result()
     flow_run = state.state_details.flow_run_id
     assert flow_run is not None
@@ -90,6 +90,6 @@ def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> Non
     for stage in STAGES:
         assert runs[stage] == 4, (stage, runs)
 
-    again = ingest_files([str(inbox / "seeds")], settings)
+    again = ingest_files([str(inbox / "seeds")], pipeline_config(settings))
     assert (again.stored, again.already_known, again.rejected) == (0, 5, [])
     assert again.status == "ok"

@@ -14,6 +14,7 @@ from enrich.entities import tag_articles, tagger_for
 from newsmon.alerts.check import check_new_stories, rule_matches
 from newsmon.alerts.delivery import RetryPolicy
 from newsmon.alerts.rules import AlertRule
+from newsmon.compose import alert_config
 from newsmon.records import Article, ChannelTarget, CleanItem, RuleMatch
 from newsmon.settings import Settings
 from newsmon.store.sqlite import SQLiteStore, delivery_key
@@ -67,7 +68,7 @@ def test_new_stories_wait_in_the_queue_until_checked(tmp_path: Path) -> None:
     )
     assert [a.id for a in store.alert_queue(10)] == [first.id, other.id]
     rule = AlertRule(name="putin-xi", all_of=("Q7747", "Q15031"))
-    result = check_new_stories(store, [rule], Settings(db=tmp_path / "s.db"), "run", NOW)
+    result = check_new_stories(store, [rule], alert_config(Settings()), "run", NOW)
     assert result.checked == 2 and store.alert_queue(10) == []
     # Two copies of one story: one alert, for the first; no channel configured: recorded.
     assert other.duplicate_of == first.id
@@ -81,7 +82,9 @@ def test_every_copy_alerts_when_new_story_only_is_off(tmp_path: Path) -> None:
     store = _store(tmp_path)
     articles = _stored(store, [PARAGRAPH, PARAGRAPH + " وأضاف الكرملين أن الاتصال كان بناء."])
     rule = AlertRule(name="copies", all_of=("Q7747",), new_story_only=False)
-    found = rule_matches([rule], articles, Settings(webhook_url="http://127.0.0.1:9/h"))
+    found = rule_matches(
+        [rule], articles, alert_config(Settings(webhook_url="http://127.0.0.1:9/h"))
+    )
     assert [m.story_key for m in found] == [a.id for a in articles]
     assert found[0].channels == (ChannelTarget("webhook", "http://127.0.0.1:9/h"),)
 

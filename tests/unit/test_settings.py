@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from newsmon.compose import store_config
+from newsmon.errors import StoreError
 from newsmon.settings import load_settings
 
 
@@ -11,7 +13,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEWSMON_DB", raising=False)
     monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
     settings = load_settings()
-    assert settings.db == Path("data/newsmon.db")
+    assert settings.db == "data/newsmon.db"
     assert settings.batch_size == 500
 
 
@@ -22,11 +24,11 @@ def test_file_then_env_then_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("NEWSMON_BATCH_SIZE", "9")
     settings = load_settings(config_file=config)
     assert (settings.db, settings.batch_size, settings.max_file_bytes) == (
-        Path("from-file.db"),
+        "from-file.db",
         9,
         1000,
     )
-    assert load_settings(config_file=config, db=Path("x.db")).db == Path("x.db")
+    assert load_settings(config_file=config, db=Path("x.db")).db == "x.db"
 
 
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,3 +84,17 @@ def test_bad_alert_settings_say_why(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=re.escape(reason)):
         load_settings()
+
+
+def test_a_postgresql_url_is_kept_whole_and_refused_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "postgresql://newsmon:s3cret@db.example:5432/newsmon"
+    monkeypatch.setenv("NEWSMON_DB", url)
+    settings = load_settings()
+    assert settings.db == url
+    with pytest.raises(StoreError, match=r"^db.example:5432/newsmon: PostgreSQL is not supported"):
+        store_config(settings).open()
+    with pytest.raises(StoreError) as refused:
+        store_config(settings).open()
+    assert "s3cret" not in str(refused.value)

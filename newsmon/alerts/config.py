@@ -1,0 +1,24 @@
+"""What the alert service needs to know, as one small picklable record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.email import SmtpConfig
+from connectors.webhook import WebhookConfig
+from newsmon.alerts.delivery import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """The rules file, the digest day's time zone, the channels and the retry policy."""
+
+    rules: Path | None
+    timezone: str
+    batch_size: int
+    email_to: tuple[str, ...]
+    smtp: SmtpConfig | None
+    webhook: WebhookConfig | None
+    retry: RetryPolicy
+    run_retries: int

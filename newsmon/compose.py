@@ -1,0 +1,192 @@
+"""The composition root: the one place `Settings` become the configs stages and adapters take.
+
+Every config here is a small frozen record that pickles, so a task can be sent to another
+process (a process or Dask task runner) and open what it needs there: the store, the
+Elasticsearch sink, the fetcher, the alert channels, the entity taggers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.elasticsearch import ElasticsearchConfig
+from connectors.email import SmtpConfig
+from connectors.fetch import FetchConfig
+from connectors.webhook import WebhookConfig
+from enrich.dedup import DedupParams
+from enrich.entities import EntityTagger, ner_for, tagger_for
+from enrich.ner import NerTagger
+from newsmon.alerts.config import AlertConfig
+from newsmon.alerts.delivery import RetryPolicy
+from newsmon.errors import StoreError
+from newsmon.settings import Settings
+from newsmon.store.base import Store
+
+_SERVER_SCHEMES = ("postgres://", "postgresql://")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Which store to open: a SQLite file (the embedded default)."""
+
+    location: str
+
+    def open(self) -> Store:
+        """Open the store; StoreError names the location and why it cannot be used."""
+        if self.location.startswith(_SERVER_SCHEMES):
+            raise StoreError(
+                f"{self.location.split('@')[-1]}: PostgreSQL is not supported yet; "
+                "use a SQLite file path"
+            )
+        from enrich.arabic import search_terms
+        from newsmon.store.sqlite import SQLiteStore
+
+        return SQLiteStore(Path(self.location), analyzer=search_terms)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityConfig:
+    """The gazetteer and the optional NER model."""
+
+    gazetteer: Path | None
+    ner_model: Path | None
+    ner_batch_size: int
+
+    def taggers(self) -> tuple[EntityTagger, NerTagger | None]:
+        """The gazetteer tagger and the NER tagger (None without a model), built once each."""
+        return tagger_for(self.gazetteer), ner_for(self.ner_model, self.ner_batch_size)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Everything one ingestion run needs, for its flow and every task it submits."""
+
+    store: StoreConfig
+    batch_size: int
+    max_file_bytes: int
+    boilerplate_rules: Path | None
+    entities: EntityConfig
+    dedup: DedupParams
+    alerts: AlertConfig
+    elasticsearch: ElasticsearchConfig | None
+    fetch: FetchConfig
+    fetch_retry_delay: float
+    feeds: Path | None
+
+
+def store_config(settings: Settings) -> StoreConfig:
+    """The store the settings name."""
+    return StoreConfig(str(settings.db))
+
+
+def open_store(settings: Settings) -> Store:
+    """Open the store the settings name (the embedded SQLite file by default)."""
+    return store_config(settings).open()
+
+
+def dedup_params(settings: Settings) -> DedupParams:
+    """The dedup parameters named in the settings."""
+    return DedupParams(
+        shingle=settings.dedup_shingle,
+        size=settings.dedup_shingle_size,
+        num_perm=settings.dedup_num_perm,
+        lsh_threshold=settings.dedup_lsh_threshold,
+        min_containment=settings.dedup_min_containment,
+        min_shingles=settings.dedup_min_shingles,
+    )
+
+
+def entity_config(settings: Settings) -> EntityConfig:
+    """The gazetteer and NER model the settings name."""
+    return EntityConfig(settings.gazetteer, settings.ner_model, settings.ner_batch_size)
+
+
+def es_config(settings: Settings) -> ElasticsearchConfig | None:
+    """The Elasticsearch cluster and index settings; None when no cluster is configured."""
+    if not settings.elasticsearch_url:
+        return None
+    return ElasticsearchConfig(
+        url=settings.elasticsearch_url,
+        alias=settings.es_alias,
+        template=settings.es_template,
+        batch_size=settings.es_batch_size,
+        concurrency=settings.es_concurrency,
+        timeout=settings.es_timeout,
+        max_retries=settings.es_max_retries,
+        api_key=settings.es_api_key,
+        username=settings.es_username,
+        password=settings.es_password,
+        ca_certs=settings.es_ca_certs,
+        verify_certs=settings.es_verify_certs,
+    )
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    """The SMTP server for alert emails; None when none is configured."""
+    if not settings.smtp_host:
+        return None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        sender=settings.alert_email_from,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        ca_certs=settings.smtp_ca_certs,
+        timeout=settings.smtp_timeout,
+    )
+
+
+def webhook_config(settings: Settings) -> WebhookConfig | None:
+    """The alert webhook; None when none is configured."""
+    if not settings.webhook_url:
+        return None
+    return WebhookConfig(settings.webhook_url, settings.webhook_secret, settings.webhook_timeout)
+
+
+def alert_config(settings: Settings) -> AlertConfig:
+    """Rules, time zone, channels and retry policy for the alert service."""
+    return AlertConfig(
+        rules=settings.alert_rules,
+        timezone=settings.alert_timezone,
+        batch_size=settings.batch_size,
+        email_to=tuple(settings.alert_email_to),
+        smtp=smtp_config(settings),
+        webhook=webhook_config(settings),
+        retry=RetryPolicy(
+            tuple(settings.alert_backoff), settings.alert_max_attempts, settings.alert_lease_seconds
+        ),
+        run_retries=settings.alert_run_retries,
+    )
+
+
+def fetch_config(settings: Settings) -> FetchConfig:
+    """The fetcher's limits and manners."""
+    return FetchConfig(
+        user_agent=settings.fetch_user_agent,
+        max_bytes=settings.fetch_max_bytes,
+        max_redirects=settings.fetch_max_redirects,
+        respect_robots=settings.fetch_respect_robots,
+        timeout=settings.fetch_timeout,
+        host_delay=settings.fetch_host_delay,
+        concurrency=settings.fetch_concurrency,
+        allow=tuple(settings.fetch_allow),
+    )
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    """Everything a run needs, from the settings."""
+    return PipelineConfig(
+        store=store_config(settings),
+        batch_size=settings.batch_size,
+        max_file_bytes=settings.max_file_bytes,
+        boilerplate_rules=settings.boilerplate_rules,
+        entities=entity_config(settings),
+        dedup=dedup_params(settings),
+        alerts=alert_config(settings),
+        elasticsearch=es_config(settings),
+        fetch=fetch_config(settings),
+        fetch_retry_delay=settings.fetch_retry_delay,
+        feeds=settings.feeds,
+    )
