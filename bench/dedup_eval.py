@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import tempfile
 from pathlib import Path
 
 from enrich.arabic import normalize_text
 from enrich.boilerplate import clean_text, load_rules
 from enrich.dedup import DedupParams, containment, shingles
 from enrich.dedup_quality import evaluate, load_devset
+from newsmon.compose import StoreConfig
 
 DEVSET = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dedup" / "devset.ndjson"
 
 
 def line(params: DedupParams, path: Path) -> str:
-    s = evaluate(path, params)
+    with tempfile.TemporaryDirectory(prefix="newsmon-dedup-eval-") as tmp:
+        store = StoreConfig(str(Path(tmp) / "eval.db")).open()
+        try:
+            s = evaluate(path, params, store)
+        finally:
+            store.close()
     return (
         f"{params.shingle:<5}{params.size:>3}{params.lsh_threshold:>6.2f}"
         f"{params.min_containment:>7.2f}{s.precision:>10.4f}{s.recall:>8.4f}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -21,8 +22,11 @@ from typing import Any
 
 from seed_stories import seed_copies
 
+# The emulator helper is a test peer, kept out of the package: read it from tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from es_emulator import emulator_template, start_emulator, stop_process
+
 from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, es_document
-from connectors.es_emulator import emulator_template, start_emulator, stop_process
 from newsmon.compose import es_config
 from newsmon.settings import Settings
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
-from enrich.arabic import search_terms
 from enrich.article import build_article
 from enrich.boilerplate import clean_text, load_rules
 from enrich.dedup import DedupParams, fingerprinter_for, store_stories
 from newsmon.records import CleanItem
-from newsmon.store.sqlite import SQLiteStore
+from newsmon.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,33 +56,30 @@ def load_devset(path: Path) -> list[dict[str, str]]:
 
 
 def cluster_devset(
-    records: Iterable[dict[str, str]], params: DedupParams, batch_size: int = 50
+    records: Iterable[dict[str, str]], params: DedupParams, store: Store, batch_size: int = 50
 ) -> dict[str, str]:
-    """Run the records through clean → article → dedup → store; returns doc → cluster id."""
+    """Run the records through clean → article → dedup → an empty store; doc → cluster id."""
     rules = load_rules()
     fingerprinter = fingerprinter_for(params)
     doc_to_article: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="newsmon-dedup-eval-") as tmp:
-        store = SQLiteStore(Path(tmp) / "eval.db", analyzer=search_terms)
-        run_id = store.begin_run(["devset"])
-        pending = []
-        for record in [*records, None]:
-            if record is not None:
-                title, text = clean_text(record["text"], rules, title=record["title"])
-                item = CleanItem(record["doc"], title, text, "utf-8")
-                article = build_article(item, datetime.now(UTC))
-                doc_to_article[record["doc"]] = article.id
-                pending.append(fingerprinter.fingerprint(article))
-            if pending and (record is None or len(pending) >= batch_size):
-                store_stories(store, pending, run_id, params)
-                pending = []
-        clusters = {a.id: a.cluster_id or a.id for a in store.iter_articles()}
-        store.close()
+    run_id = store.begin_run(["devset"])
+    pending = []
+    for record in [*records, None]:
+        if record is not None:
+            title, text = clean_text(record["text"], rules, title=record["title"])
+            item = CleanItem(record["doc"], title, text, "utf-8")
+            article = build_article(item, datetime.now(UTC))
+            doc_to_article[record["doc"]] = article.id
+            pending.append(fingerprinter.fingerprint(article))
+        if pending and (record is None or len(pending) >= batch_size):
+            store_stories(store, pending, run_id, params)
+            pending = []
+    clusters = {a.id: a.cluster_id or a.id for a in store.iter_articles()}
     return {doc: clusters[article_id] for doc, article_id in doc_to_article.items()}
 
 
-def evaluate(path: Path, params: DedupParams) -> PairScores:
-    """Pairwise scores of dedup with these parameters on a dev-set file."""
+def evaluate(path: Path, params: DedupParams, store: Store) -> PairScores:
+    """Pairwise scores of dedup with these parameters on a dev-set file, in an empty store."""
     records = load_devset(path)
-    predicted = cluster_devset(records, params)
+    predicted = cluster_devset(records, params, store)
     return pairwise_scores({r["doc"]: r["story"] for r in records}, predicted)

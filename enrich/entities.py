@@ -38,7 +38,7 @@ from enrich.ner import NerTagger, merge
 from newsmon.file_stamp import FileStamp, file_stamp
 from newsmon.records import Article, EntityTag, Mention, StageOutput
 from newsmon.stages import batched
-from newsmon.store.base import Store
+from newsmon.store.base import ArticleStore
 
 # Letters, digits, Arabic diacritics and tatweel: a token as written, for offsets.
 _TOKEN = re.compile(r"[\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]+")
@@ -351,7 +351,9 @@ def tag_articles(
     return StageOutput(tagged)
 
 
-def retag_store(store: Store, tagger: EntityTagger, ner: NerTagger | None, batch_size: int) -> int:
+def retag_store(
+    store: ArticleStore, tagger: EntityTagger, ner: NerTagger | None, batch_size: int
+) -> int:
     """Re-tag every stored article (after a gazetteer or model change); returns the count."""
     count = 0
     for batch in batched(store.iter_articles(), batch_size):

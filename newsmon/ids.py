@@ -88,3 +88,9 @@ def article_id(url: str | None, text_norm: str) -> str:
 def version_id(url: str, text_norm: str) -> str:
     """Stable id of one version of a URL's article: hash of the canonical URL and the text."""
     return _hash_id("url:" + canonical_url(url) + "\ntext:" + _flat(text_norm))
+
+
+def delivery_key(rule: str, story_key: str, channel: str) -> str:
+    """The idempotency key of one message: the same rule, story and channel give the same key."""
+    digest = hashlib.sha256(f"{rule}\x1f{story_key}\x1f{channel}".encode()).hexdigest()
+    return digest[:32]

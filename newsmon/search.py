@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from enrich.arabic import normalize_text, query_groups, words
 from newsmon.records import Article, SearchHit
-from newsmon.store.base import Store
+from newsmon.store.base import ArticleStore
 
 _SNIPPET_CHARS = 160
 
@@ -42,7 +42,7 @@ def _mention_groups(article: Article, entity_ids: Sequence[str]) -> list[list[st
 
 
 def find(
-    store: Store, query: str, limit: int = 10, entity_ids: Sequence[str] = ()
+    store: ArticleStore, query: str, limit: int = 10, entity_ids: Sequence[str] = ()
 ) -> list[SearchHit]:
     """Stored articles matching every query word (any spelling) and naming every entity id."""
     groups = query_groups(query)

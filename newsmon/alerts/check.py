@@ -12,7 +12,7 @@ from newsmon.alerts.channels import channel_targets
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.rules import AlertRule, matching_rules
 from newsmon.records import AlertRecord, Article, RuleMatch
-from newsmon.store.base import Store
+from newsmon.store.base import AlertOutbox
 
 
 @dataclass(slots=True)
@@ -47,7 +47,7 @@ def rule_matches(
 
 
 def check_new_stories(
-    store: Store,
+    store: AlertOutbox,
     rules: Sequence[AlertRule],
     config: AlertConfig,
     run_id: str | None,
@@ -67,7 +67,7 @@ def check_new_stories(
 
 
 def close_digests(
-    store: Store, rules: Sequence[AlertRule], config: AlertConfig, now: datetime | None = None
+    store: AlertOutbox, rules: Sequence[AlertRule], config: AlertConfig, now: datetime | None = None
 ) -> int:
     """Write the digest deliveries of every finished day; returns how many were written."""
     zone = ZoneInfo(config.timezone)

@@ -1,4 +1,8 @@
-"""The store interface every backend (SQLite now, PostgreSQL later) implements."""
+"""The store ports: one protocol per role, each with its concurrency contract.
+
+Every backend (SQLite now, PostgreSQL next) implements all of them; stages and services
+ask for the role they use. tests/contract runs the same tests against every backend.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,12 @@ from newsmon.records import (
 )
 
 
-class Store(Protocol):
-    """Durable state of newsmon: articles, their sources, runs and rejected inputs."""
+class RunLog(Protocol):
+    """The record of runs and of the inputs each refused.
+
+    Concurrency: any number of writers. A run id is unique; rejections are appended, never
+    merged, so two runs writing at once each keep all of theirs.
+    """
 
     def begin_run(self, inputs: Sequence[str]) -> str:
         """Record the start of a run and return its id."""
@@ -35,6 +43,29 @@ class Store(Protocol):
     def finish_run(self, summary: RunSummary) -> None:
         """Record a run's final counts and status."""
         ...
+
+    def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
+        """Record rejected inputs against a run."""
+        ...
+
+    def rejections(self, run_id: str | None = None) -> list[RejectionRecord]:
+        """Rejected inputs of one run, or of every run when run_id is None."""
+        ...
+
+    def last_run_id(self) -> str | None:
+        """Id of the most recently started run, if any."""
+        ...
+
+
+class ArticleStore(Protocol):
+    """Articles, their sources and entities, story links and the LSH index that makes them.
+
+    Concurrency: any number of writers, each add_articles call one transaction that is
+    serialised against every other (SQLite: BEGIN IMMEDIATE; a server backend: one lock).
+    So stories are linked in first-seen order: of two writers storing copies of one new
+    story, the second always finds the first's band keys and links to it. An article id is
+    stored once however many writers offer it; every source it was seen at is kept.
+    """
 
     def check_layout(self, layout: str) -> None:
         """Record the LSH band layout on first use; refuse a different one over stored keys."""
@@ -75,6 +106,48 @@ class Store(Protocol):
         """Recompute stored articles' story links and band keys, in order."""
         ...
 
+    def iter_articles(self) -> Iterator[Article]:
+        """All articles, oldest first."""
+        ...
+
+    def sources_of(self, article_id: str) -> list[str]:
+        """Every source an article was seen at, first seen first."""
+        ...
+
+    def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every source of each article, first seen first."""
+        ...
+
+    def count_articles(self) -> int:
+        """Number of stored articles."""
+        ...
+
+    def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
+        """Stored articles with their entities, in the order asked for (unknown ids left out)."""
+        ...
+
+    def search(
+        self,
+        any_of_groups: Sequence[Sequence[str]],
+        limit: int,
+        entity_ids: Sequence[str] = (),
+    ) -> list[tuple[Article, float]]:
+        """Articles with, for every group, one of its terms, and every entity; best first."""
+        ...
+
+    def replace_entities(self, tagged: Sequence[Article]) -> None:
+        """Overwrite stored articles' entities (re-tagging); Elasticsearch gets them again."""
+        ...
+
+
+class IndexOutbox(Protocol):
+    """What Elasticsearch has acknowledged, refused, or still has to receive.
+
+    Concurrency: a stored article is pending until es_mark records an outcome, so nothing
+    stored is lost while the cluster is down. Two syncs at once may send a document twice;
+    that is safe, because the document _id is the article id.
+    """
+
     def es_pending(self, limit: int) -> list[Article]:
         """Articles Elasticsearch has not acknowledged or refused yet, oldest first."""
         ...
@@ -95,50 +168,16 @@ class Store(Protocol):
         """The rules that alerted on each article."""
         ...
 
-    def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        """Every source of each article, first seen first."""
-        ...
 
-    def add_rejections(self, run_id: str, rejections: Sequence[Rejection]) -> None:
-        """Record rejected inputs against a run."""
-        ...
+class AlertOutbox(Protocol):
+    """The queue of stories to check, the alerts they fired, and the deliveries to send.
 
-    def iter_articles(self) -> Iterator[Article]:
-        """All articles, oldest first."""
-        ...
-
-    def sources_of(self, article_id: str) -> list[str]:
-        """Every source an article was seen at, first seen first."""
-        ...
-
-    def count_articles(self) -> int:
-        """Number of stored articles."""
-        ...
-
-    def search(
-        self,
-        any_of_groups: Sequence[Sequence[str]],
-        limit: int,
-        entity_ids: Sequence[str] = (),
-    ) -> list[tuple[Article, float]]:
-        """Articles with, for every group, one of its terms, and every entity; best first."""
-        ...
-
-    def replace_entities(self, tagged: Sequence[Article]) -> None:
-        """Overwrite stored articles' entities (re-tagging); Elasticsearch gets them again."""
-        ...
-
-    def rejections(self, run_id: str | None = None) -> list[RejectionRecord]:
-        """Rejected inputs of one run, or of every run when run_id is None."""
-        ...
-
-    def last_run_id(self) -> str | None:
-        """Id of the most recently started run, if any."""
-        ...
-
-    def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
-        """Stored articles with their entities, in the order asked for (unknown ids left out)."""
-        ...
+    Concurrency: record_alerts dequeues each article once, whoever calls it, and a story
+    alerts at most once per rule (the story key is unique). claim_deliveries leases rows to
+    one owner: two senders never hold the same delivery, and a lease that lapses (a crashed
+    sender) makes the row claimable again. mark_failed applies only for the owner holding
+    the lease; mark_sent always applies, because the message has gone out.
+    """
 
     def alert_queue(self, limit: int) -> list[Article]:
         """Stored articles the alert rules have not been checked against yet, oldest first."""
@@ -206,6 +245,14 @@ class Store(Protocol):
         """Alerts with their deliveries, in the order asked for."""
         ...
 
+
+class FeedStore(Protocol):
+    """Each feed's poll state and every story page the feeds listed.
+
+    Concurrency: add_entries records a page URL once, whoever lists it; due_entries hands
+    out pending pages, and mark_entries settles each (stored, retried later, or refused).
+    """
+
     def feed_states(self) -> dict[str, FeedState]:
         """Every polled feed's remembered state."""
         ...
@@ -235,6 +282,10 @@ class Store(Protocol):
     ) -> None:
         """Pages stored; pages failed (retry at a time, or None: refused)."""
         ...
+
+
+class Store(RunLog, ArticleStore, IndexOutbox, AlertOutbox, FeedStore, Protocol):
+    """Every role over one backend and one connection."""
 
     def close(self) -> None:
         """Release the connection."""

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from es_emulator import emulator_template, start_emulator, stop_process
 from peers import ElasticsearchTarget, prefect_server
 from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from connectors.elasticsearch import DEFAULT_TEMPLATE
-from connectors.es_emulator import emulator_template, start_emulator, stop_process
 
 BAD_FILES = (
     "empty.txt",

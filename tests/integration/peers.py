@@ -31,8 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from connectors.es_emulator import stop_process
+from es_emulator import stop_process
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def test_wheel_outside_the_repository_finds_rules_feeds_and_template(
     (wheel,) = wheels.glob("newsmon-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {"newsmon/default_config/alerts.yml", "newsmon/default_config/feeds.yml"} <= set(names)
+    assert not [n for n in names if "emulator" in n]  # test peers stay out of the package
 
     # A venv of its own with the wheel unpacked into it; the dependencies come from this
     # interpreter's site-packages as a plain path (its .pth files, the editable install's

@@ -1,11 +1,10 @@
-import multiprocessing
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from enrich.arabic import normalize_text, search_terms
+from enrich.arabic import normalize_text
 from enrich.article import build_article
 from enrich.boilerplate import clean_text, load_rules
 from enrich.dedup import (
@@ -18,10 +17,11 @@ from enrich.dedup import (
     store_stories,
 )
 from enrich.dedup_quality import evaluate, pairwise_scores
+from newsmon.compose import StoreConfig
 from newsmon.errors import StoreError
 from newsmon.ids import article_id, canonical_url
 from newsmon.records import Article, CleanItem, StoreResult
-from newsmon.store.sqlite import SQLiteStore
+from newsmon.store.base import Store
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 PARAMS = DedupParams()
@@ -36,17 +36,17 @@ def _seed_article(seeds: Path, name: str) -> Article:
     return build_article(CleanItem(name, title, text, "utf-8"), NOW)
 
 
-def _store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "s.db", analyzer=search_terms)
+def _store(tmp_path: Path) -> Store:
+    return StoreConfig(str(tmp_path / "s.db")).open()
 
 
-def _add(store: SQLiteStore, articles: list[Article], params: DedupParams = PARAMS) -> StoreResult:
+def _add(store: Store, articles: list[Article], params: DedupParams = PARAMS) -> StoreResult:
     fingerprinter = fingerprinter_for(params)
     run = store.begin_run([])
     return store_stories(store, [fingerprinter.fingerprint(a) for a in articles], run, params)
 
 
-def _clusters(store: SQLiteStore) -> dict[str, tuple[str | None, str | None]]:
+def _clusters(store: Store) -> dict[str, tuple[str | None, str | None]]:
     return {a.source: (a.cluster_id, a.duplicate_of) for a in store.iter_articles()}
 
 
@@ -127,8 +127,8 @@ def test_copies_join_the_first_seen_story(tmp_path: Path, seeds: Path) -> None:
     assert 0.7 <= min(c.similarity or 1 for c in stories[0].copies) <= 1.0
 
 
-def test_dev_set_meets_the_targets(fixtures: Path) -> None:
-    scores = evaluate(fixtures / "dedup" / "devset.ndjson", PARAMS)
+def test_dev_set_meets_the_targets(fixtures: Path, tmp_path: Path) -> None:
+    scores = evaluate(fixtures / "dedup" / "devset.ndjson", PARAMS, _store(tmp_path))
     assert scores.precision >= 0.99
     assert scores.recall >= 0.97
     assert scores.true_pos > 500  # the dev set really has near-duplicate pairs
@@ -174,37 +174,6 @@ def test_url_variants_are_one_document() -> None:
     ]
     assert {canonical_url(u) for u in variants} == {"https://arabic.rt.com/world/1234-putin-xi/"}
     assert len({article_id(u, normalize_text("x")) for u in variants}) == 1
-
-
-def _store_copies(path: str, texts: list[str], tag: str) -> None:
-    store = SQLiteStore(Path(path), analyzer=search_terms)
-    for n, text in enumerate(texts):
-        _add(store, [_article(text, f"{tag}-{n}")])
-    store.close()
-
-
-def test_two_processes_storing_copies_of_one_story_make_one_story(
-    tmp_path: Path, seeds: Path
-) -> None:
-    base = _seed_article(seeds, "004_195d63a88f2e261d.txt").text
-    datelines = ["بكين - شينخوا: ", "موسكو - سبوتنيك. ", "(د ب أ) - ", "بكين - رويترز: "]
-    copies = [f"{d}{base}\nالتحديث رقم {n}" for n, d in enumerate(datelines * 5)]
-    path = str(tmp_path / "s.db")
-    _store(tmp_path).close()
-    context = multiprocessing.get_context("spawn")  # a real second worker process
-    workers = [
-        context.Process(target=_store_copies, args=(path, copies[i::2], f"w{i}")) for i in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(120)
-        assert worker.exitcode == 0
-    store = _store(tmp_path)
-    articles = list(store.iter_articles())
-    assert len(articles) == 20
-    assert len({a.cluster_id for a in articles}) == 1
-    assert sum(a.duplicate_of is None for a in articles) == 1
 
 
 def _at_url(article: Article, url: str) -> Article:

@@ -1,20 +1,20 @@
+"""The article store and run log contract: storing once, sources, search, entities."""
+
 import multiprocessing
-import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from enrich.arabic import normalize_text, search_terms
+from enrich.arabic import normalize_text
 from enrich.article import build_article
+from enrich.boilerplate import clean_text, load_rules
 from enrich.dedup import DedupParams, fingerprinter_for, rebuild_stories, store_stories
 from enrich.entities import tag_articles, tagger_for
-from newsmon.errors import StoreError
+from newsmon.compose import StoreConfig
 from newsmon.export import article_json
 from newsmon.records import Article, CleanItem, Rejection, RunSummary, StoreResult
 from newsmon.search import find
-from newsmon.store.sqlite import SQLiteStore
+from newsmon.store.base import Store
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -23,18 +23,13 @@ def _article(text: str, source: str = "a.txt", title: str = "عنوان") -> Art
     return build_article(CleanItem(source, title, text, "utf-8"), NOW)
 
 
-def _store(path: Path) -> SQLiteStore:
-    return SQLiteStore(path, analyzer=search_terms)
-
-
-def _add(store: SQLiteStore, articles: list[Article], run: str) -> StoreResult:
+def _add(store: Store, articles: list[Article], run: str) -> StoreResult:
     fingerprinter = fingerprinter_for(DedupParams())
     fps = [fingerprinter.fingerprint(a) for a in articles]
     return store_stories(store, fps, run, DedupParams())
 
 
-def test_adding_twice_stores_once_and_remembers_every_source(tmp_path: Path) -> None:
-    store = _store(tmp_path / "s.db")
+def test_adding_twice_stores_once_and_remembers_every_source(store: Store) -> None:
     run = store.begin_run(["x"])
     first = _article("وأكد الرئيس الروسي فلاديمير بوتين دعمه.", "one.txt")
     again = _article("وأكّد الرئيس الروسيّ فلاديمير بوتين دعمه.", "two.txt")  # diacritics only
@@ -50,8 +45,7 @@ def test_adding_twice_stores_once_and_remembers_every_source(tmp_path: Path) -> 
     assert stored.text == first.text and stored.cluster_id == first.id
 
 
-def test_rejections_and_runs_are_recorded(tmp_path: Path) -> None:
-    store = _store(tmp_path / "s.db")
+def test_rejections_and_runs_are_recorded(store: Store) -> None:
     run = store.begin_run(["in"])
     store.add_rejections(run, [Rejection("bad.txt", "decode", "empty file")])
     store.finish_run(RunSummary(run, 1, 0, 0, [Rejection("bad.txt", "decode", "empty file")], 0.1))
@@ -59,12 +53,9 @@ def test_rejections_and_runs_are_recorded(tmp_path: Path) -> None:
     [record] = store.rejections(run)
     assert (record.source, record.stage, record.reason) == ("bad.txt", "decode", "empty file")
     assert store.rejections("other-run") == []
-    row = sqlite3.connect(tmp_path / "s.db").execute("SELECT status, read FROM runs").fetchone()
-    assert row == ("some-rejected", 1)
 
 
-def test_search_is_arabic_aware(tmp_path: Path) -> None:
-    store = _store(tmp_path / "s.db")
+def test_search_is_arabic_aware(store: Store) -> None:
     run = store.begin_run([])
     putin = _article("وأكّد الرئيسُ بوتين أنّ العلاقات مع الصين في أفضل حالاتها.", "p.txt")
     lavrov = _article("وصل لافروف إلى بكين للقاء وانغ يي.", "l.txt", title="لافروف في بكين")
@@ -80,8 +71,7 @@ def test_search_is_arabic_aware(tmp_path: Path) -> None:
     assert hit.title == "لافروف في بكين" and "بكين" in hit.snippet
 
 
-def test_entities_are_stored_exported_and_searchable(tmp_path: Path) -> None:
-    store = _store(tmp_path / "s.db")
+def test_entities_are_stored_exported_and_searchable(store: Store) -> None:
     run = store.begin_run([])
     tagger = tagger_for(None)
     texts = {
@@ -121,24 +111,8 @@ def test_entities_are_stored_exported_and_searchable(tmp_path: Path) -> None:
     assert store.es_counts()["pending"] == 3  # relinked: story fields may have changed
 
 
-def test_store_opened_by_a_newer_newsmon_is_refused(tmp_path: Path) -> None:
-    _store(tmp_path / "s.db").close()
-    db = sqlite3.connect(tmp_path / "s.db")
-    db.execute("PRAGMA user_version = 99")
-    db.close()
-    with pytest.raises(StoreError, match="schema version 99 is newer"):
-        _store(tmp_path / "s.db")
-
-
-def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
-    junk = tmp_path / "junk.db"
-    junk.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open store"):
-        _store(junk)
-
-
-def _write_all(path: str, texts: list[str], queue: "multiprocessing.Queue[int]") -> None:
-    store = SQLiteStore(Path(path), analyzer=search_terms)
+def _write_all(config: StoreConfig, texts: list[str], queue: "multiprocessing.Queue[int]") -> None:
+    store = config.open()
     run = store.begin_run([])
     stored = 0
     for text in texts:
@@ -146,46 +120,28 @@ def _write_all(path: str, texts: list[str], queue: "multiprocessing.Queue[int]")
     queue.put(stored)
 
 
-def test_two_processes_storing_the_same_stories_store_each_once(tmp_path: Path) -> None:
+def test_two_processes_storing_the_same_stories_store_each_once(store_config: StoreConfig) -> None:
     texts = [f"خبر رقم {n} عن العلاقات الروسية الصينية." for n in range(200)]
-    path = str(tmp_path / "s.db")
-    _store(Path(path)).close()
+    store_config.open().close()
     # spawn, not fork: a forked child inherits Prefect's threads when other tests ran first.
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_write_all, args=(path, texts, queue)) for _ in range(2)]
+    workers = [
+        context.Process(target=_write_all, args=(store_config, texts, queue)) for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
     assert queue.get() + queue.get() == 200
-    assert _store(Path(path)).count_articles() == 200
-    assert normalize_text(texts[0]) in {a.text_norm for a in _store(Path(path)).iter_articles()}
+    store = store_config.open()
+    assert store.count_articles() == 200
+    assert normalize_text(texts[0]) in {a.text_norm for a in store.iter_articles()}
+    store.close()
 
 
-def test_a_store_from_before_entities_is_migrated_and_can_be_retagged(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    migrations = Path(__file__).resolve().parents[2] / "newsmon" / "store" / "migrations"
-    old = sqlite3.connect(path)
-    for name in ("0001_initial.sql", "0002_stories.sql"):
-        old.executescript((migrations / name).read_text("utf-8"))
-    old.execute("PRAGMA user_version = 2")
-    old.commit()
-    old.close()
-    store = _store(path)
-    run = store.begin_run([])
-    article = _article("قال بوتين إن العقوبات فشلت.", "old.txt")
-    _add(store, [article], run)  # written by the new code, but without entities
-    assert next(store.iter_articles()).entities == ()
-    store.replace_entities(tag_articles(list(store.iter_articles()), tagger_for(None)).items)
-    assert [t.id for t in next(store.iter_articles()).entities] == ["Q7747"]
-    latest = len(list(migrations.glob("*.sql")))
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == latest
-
-
-def test_headline_mentions_are_stored_with_their_field(tmp_path: Path) -> None:
-    store = _store(tmp_path / "s.db")
+def test_headline_mentions_are_stored_with_their_field(store: Store) -> None:
     article = _article("وصل الرئيس إلى المدينة صباح اليوم.", title="بوتين يزور بكين")
     (tagged,) = tag_articles([article], tagger_for(None)).items
     _add(store, [tagged], store.begin_run([]))
@@ -197,3 +153,38 @@ def test_headline_mentions_are_stored_with_their_field(tmp_path: Path) -> None:
     assert {"start": 0, "end": 5, "text": "بوتين", "field": "title"} in [
         m for e in record["entities"] for m in e["mentions"]
     ]
+
+
+def _store_copies(config: StoreConfig, texts: list[str], tag: str) -> None:
+    store = config.open()
+    run = store.begin_run([])
+    for n, text in enumerate(texts):
+        _add(store, [_article(text, f"{tag}-{n}")], run)
+    store.close()
+
+
+def test_two_processes_storing_copies_of_one_story_make_one_story(
+    store_config: StoreConfig, seeds: Path
+) -> None:
+    raw = (seeds / "004_195d63a88f2e261d.txt").read_text("utf-8")
+    _, base = clean_text(raw, load_rules())
+    datelines = ["بكين - شينخوا: ", "موسكو - سبوتنيك. ", "(د ب أ) - ", "بكين - رويترز: "]
+    copies = [f"{d}{base}\nالتحديث رقم {n}" for n, d in enumerate(datelines * 5)]
+    store_config.open().close()
+    context = multiprocessing.get_context("spawn")  # a real second worker process
+    workers = [
+        context.Process(target=_store_copies, args=(store_config, copies[i::2], f"w{i}"))
+        for i in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    store = store_config.open()
+    articles = list(store.iter_articles())
+    store.close()
+    # Linked in first-seen order whichever process stored first: one story, one first copy.
+    assert len(articles) == 20
+    assert len({a.cluster_id for a in articles}) == 1
+    assert sum(a.duplicate_of is None for a in articles) == 1

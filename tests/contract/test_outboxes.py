@@ -1,23 +1,20 @@
-"""The alert outbox in a real SQLite store: one alert per story, claims, leases, backoff."""
+"""The outboxes: alerts (one per story, claims, leases, backoff) and Elasticsearch's."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from enrich.arabic import search_terms
 from enrich.article import build_article
 from enrich.dedup import DedupParams, fingerprinter_for, store_stories
 from enrich.entities import tag_articles, tagger_for
 from newsmon.alerts.check import check_new_stories, rule_matches
-from newsmon.alerts.delivery import RetryPolicy
 from newsmon.alerts.rules import AlertRule
-from newsmon.compose import alert_config
+from newsmon.compose import StoreConfig, alert_config
+from newsmon.ids import delivery_key
 from newsmon.records import Article, ChannelTarget, CleanItem, RuleMatch
 from newsmon.settings import Settings
-from newsmon.store.sqlite import SQLiteStore, delivery_key
+from newsmon.store.base import Store
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PARAGRAPH = (
@@ -35,11 +32,7 @@ BRICS = (
 WEBHOOK = (ChannelTarget("webhook", "http://127.0.0.1/hook"),)
 
 
-def _store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "s.db", analyzer=search_terms)
-
-
-def _stored(store: SQLiteStore, texts: list[str]) -> list[Article]:
+def _stored(store: Store, texts: list[str]) -> list[Article]:
     built = [
         build_article(CleanItem(f"{i}.txt", f"خبر {i}", t, "utf-8"), NOW)
         for i, t in enumerate(texts)
@@ -55,8 +48,7 @@ def _match(article: Article, throttle_seconds: float = 0.0, digest: bool = False
     return RuleMatch("r", article.id, story, WEBHOOK, throttle_seconds, digest)
 
 
-def test_new_stories_wait_in_the_queue_until_checked(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_new_stories_wait_in_the_queue_until_checked(store: Store) -> None:
     first, other = _stored(
         store,
         [
@@ -78,8 +70,7 @@ def test_new_stories_wait_in_the_queue_until_checked(tmp_path: Path) -> None:
     assert [a.id for a in result.new_stories] == [first.id]
 
 
-def test_every_copy_alerts_when_new_story_only_is_off(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_every_copy_alerts_when_new_story_only_is_off(store: Store) -> None:
     articles = _stored(store, [PARAGRAPH, PARAGRAPH + " وأضاف الكرملين أن الاتصال كان بناء."])
     rule = AlertRule(name="copies", all_of=("Q7747",), new_story_only=False)
     found = rule_matches(
@@ -89,8 +80,8 @@ def test_every_copy_alerts_when_new_story_only_is_off(tmp_path: Path) -> None:
     assert found[0].channels == (ChannelTarget("webhook", "http://127.0.0.1:9/h"),)
 
 
-def test_a_story_alerts_once_per_rule_whoever_records_it(tmp_path: Path) -> None:
-    one, two = _store(tmp_path), SQLiteStore(tmp_path / "s.db", analyzer=search_terms)
+def test_a_story_alerts_once_per_rule_whoever_records_it(store_config: StoreConfig) -> None:
+    one, two = store_config.open(), store_config.open()
     (article,) = _stored(one, [PARAGRAPH])
     first, taken = one.record_alerts("a", [article.id], [_match(article)], NOW)
     # A second process that checked the same article too late records nothing.
@@ -101,8 +92,7 @@ def test_a_story_alerts_once_per_rule_whoever_records_it(tmp_path: Path) -> None
     assert first[0].deliveries[0].state == "pending"
 
 
-def test_throttle_window(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_throttle_window(store: Store) -> None:
     a, b, c = _stored(
         store,
         [
@@ -121,8 +111,7 @@ def test_throttle_window(tmp_path: Path) -> None:
     assert second.deliveries == ()
 
 
-def test_claims_leases_attempts_and_backoff(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_claims_leases_attempts_and_backoff(store: Store) -> None:
     (article,) = _stored(store, [PARAGRAPH])
     store.record_alerts("r", [article.id], [_match(article)], NOW)
     (claimed,) = store.claim_deliveries("A", ["webhook"], NOW, 60)
@@ -151,8 +140,7 @@ def test_claims_leases_attempts_and_backoff(tmp_path: Path) -> None:
     assert store.claim_deliveries("E", ["webhook"], NOW, 60, ignore_backoff=True) == []
 
 
-def test_a_digest_is_written_once_per_day_and_channel(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_a_digest_is_written_once_per_day_and_channel(store: Store) -> None:
     a, b = _stored(
         store,
         [
@@ -174,12 +162,44 @@ def test_a_digest_is_written_once_per_day_and_channel(tmp_path: Path) -> None:
     assert delivery.article_ids == (a.id, b.id)
 
 
-@pytest.mark.parametrize(
-    ("attempts", "asked", "expected"),
-    [(1, None, 5.0), (2, None, 30.0), (9, None, 60.0), (1, 120.0, 120.0)],
-)
-def test_backoff_steps_then_repeats_the_last(
-    attempts: int, asked: float | None, expected: float
-) -> None:
-    policy = RetryPolicy(backoff=(5.0, 30.0, 60.0), max_attempts=10, lease_seconds=60)
-    assert policy.delay(attempts, asked) == expected
+def test_two_senders_claiming_at_once_never_share_a_delivery(store_config: StoreConfig) -> None:
+    store = store_config.open()
+    texts = [
+        f"{PARAGRAPH} وهذا الخبر رقم {n} في سلسلة أخبار مختلفة عن {n * 7} موضوعا."
+        for n in range(40)
+    ]
+    articles = _stored(store, texts)
+    matches = [RuleMatch("r", a.id, a.id, WEBHOOK, 0.0, False) for a in articles]
+    store.record_alerts("run", [a.id for a in articles], matches, NOW)
+    assert store.delivery_counts()["pending"] == 40
+    store.close()
+    claimed: dict[str, list[int]] = {"A": [], "B": []}
+
+    def sender(owner: str) -> None:
+        # Each sender has its own connection, as two processes would.
+        mine = store_config.open()
+        try:
+            while batch := mine.claim_deliveries(owner, ["webhook"], NOW, 60, limit=3):
+                claimed[owner] += [d.id for d in batch]
+        finally:
+            mine.close()
+
+    threads = [threading.Thread(target=sender, args=(owner,)) for owner in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not set(claimed["A"]) & set(claimed["B"])
+    assert len(claimed["A"]) + len(claimed["B"]) == 40
+
+
+def test_stored_articles_wait_for_elasticsearch_until_it_answers(store: Store) -> None:
+    a, b, c = _stored(store, [PARAGRAPH, INDIA, BRICS])
+    assert store.es_counts() == {"indexed": 0, "rejected": 0, "pending": 3}
+    assert [x.id for x in store.es_pending(10)] == [a.id, b.id, c.id]
+    assert [x.id for x in store.es_pending(1)] == [a.id]
+    store.es_mark([a.id], [(b.id, "mapper_parsing_exception: failed to parse [published_at]")])
+    assert [x.id for x in store.es_pending(10)] == [c.id]
+    assert store.es_counts() == {"indexed": 1, "rejected": 1, "pending": 1}
+    store.es_reset()  # a reindex: everything is sent again
+    assert store.es_counts()["pending"] == 3

@@ -1,0 +1,303 @@
+"""SQLite articles: stories, sources, entities, LSH band keys and FTS5 search."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+
+from newsmon.errors import StoreError
+from newsmon.records import (
+    Article,
+    EntityTag,
+    Fingerprint,
+    Mention,
+    StoreResult,
+    StoryCopies,
+    StoryLink,
+)
+from newsmon.store.sqlite.connection import (
+    _ARTICLE_COLUMNS,
+    _ID_CHUNK,
+    SQLiteDatabase,
+    _article,
+    _now,
+)
+
+LAYOUT_KEY = "dedup_layout"
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _mention_row(m: Mention) -> list[int | str]:
+    """A mention as stored: [start, end, text], plus the field when it is not the text."""
+    row: list[int | str] = [m.start, m.end, m.text]
+    return row if m.field == "text" else [*row, m.field]
+
+
+def _entity_rows(article_id: str, tags: Sequence[EntityTag]) -> list[tuple[str, ...]]:
+    return [
+        (
+            article_id,
+            tag.id,
+            tag.label,
+            tag.type,
+            json.dumps([_mention_row(m) for m in tag.mentions], ensure_ascii=False),
+        )
+        for tag in tags
+    ]
+
+
+class SQLiteArticles(SQLiteDatabase):
+    """The ArticleStore port on SQLite."""
+
+    def check_layout(self, layout: str) -> None:
+        """Record the LSH band layout on first use; refuse a different one over stored keys."""
+        with self._transaction():
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (LAYOUT_KEY,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES (?, ?)", (LAYOUT_KEY, layout))
+            elif row[0] != layout:
+                has_keys = self._db.execute("SELECT 1 FROM lsh_bands LIMIT 1").fetchone()
+                if has_keys:
+                    raise StoreError(
+                        f"{self.path}: dedup settings changed (stored band layout {row[0]},"
+                        f" now {layout}); run `newsmon dedup rebuild` to recompute them"
+                    )
+                self._db.execute("UPDATE meta SET value = ? WHERE key = ?", (layout, LAYOUT_KEY))
+
+    def add_articles(
+        self,
+        fingerprints: Sequence[Fingerprint],
+        run_id: str,
+        link: Callable[[Fingerprint], StoryLink],
+    ) -> StoreResult:
+        """Store new articles with the story link() gives each; known ones only gain a source.
+
+        One write transaction covers lookup, linking and insert, so two processes storing
+        copies of one story cannot both make theirs the first.
+        """
+        new_ids: list[str] = []
+        known_ids: list[str] = []
+        now = _now()
+        with self._transaction():
+            known = self._known_ids([fp.article.id for fp in fingerprints])
+            for fp in fingerprints:
+                article = fp.article
+                was_known = article.id in known
+                if was_known:
+                    known_ids.append(article.id)
+                else:
+                    known.add(article.id)  # a second copy later in the same batch is known
+                    self._insert(fp, link(fp), run_id)
+                    self._add_band_keys(fp)
+                    self._db.execute("INSERT INTO alert_queue VALUES (?)", (article.id,))
+                    new_ids.append(article.id)
+                added = self._db.execute(
+                    "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
+                    " VALUES (?, ?, ?)",
+                    (article.id, article.source, now),
+                ).rowcount
+                if added and was_known:
+                    # Its indexed document lists its sources: send it again.
+                    self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (article.id,))
+        return StoreResult(new_ids=new_ids, known_ids=known_ids)
+
+    def _add_band_keys(self, fp: Fingerprint) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO lsh_bands (band_key, article_id) VALUES (?, ?)",
+            [(key, fp.article.id) for key in fp.band_keys],
+        )
+
+    def _insert(self, fp: Fingerprint, story: StoryLink, run_id: str) -> None:
+        a = fp.article
+        self._db.execute(
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id, minhash, shingle_count)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                a.id,
+                a.source,
+                a.title,
+                a.text,
+                a.text_norm,
+                a.lang,
+                a.ingested_at.isoformat(),
+                a.encoding,
+                a.url,
+                a.published_at.isoformat() if a.published_at else None,
+                story.cluster_id,
+                story.duplicate_of,
+                story.similarity,
+                a.author,
+                a.version_of,
+                run_id,
+                fp.signature or None,
+                len(fp.shingles),
+            ),
+        )
+        self._db.execute(
+            "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)",
+            (a.id, self._analyzer(a.title), self._analyzer(a.text_norm)),
+        )
+        self._db.executemany(
+            "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?)", _entity_rows(a.id, a.entities)
+        )
+
+    def replace_entities(self, tagged: Sequence[Article]) -> None:
+        """Overwrite stored articles' entities (re-tagging); Elasticsearch gets them again."""
+        with self._transaction():
+            for article in tagged:
+                self._db.execute("DELETE FROM article_entities WHERE article_id = ?", (article.id,))
+                self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (article.id,))
+                self._db.executemany(
+                    "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?)",
+                    _entity_rows(article.id, article.entities),
+                )
+
+    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
+        """Ids sharing band keys with these, most shared keys first, at most limit."""
+        if not band_keys:
+            return []
+        marks = ",".join("?" * len(band_keys))
+        # The index (band_key, article_id) answers this alone; ties are ranked by the caller.
+        rows = self._db.execute(
+            f"SELECT article_id FROM lsh_bands WHERE band_key IN ({marks})"
+            " GROUP BY article_id ORDER BY count(*) DESC LIMIT ?",
+            (*band_keys, limit),
+        )
+        return [row[0] for row in rows]
+
+    def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
+        """For each id: (MinHash signature, shingle count); articles without one are left out."""
+        rows = self._by_ids("minhash, shingle_count", ids)
+        return {i: (bytes(sig), int(n)) for i, (sig, n) in rows.items() if sig is not None}
+
+    def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """For each id: (normalised text, cluster id)."""
+        return {
+            i: (text, cluster)
+            for i, (text, cluster) in self._by_ids("text_norm, cluster_id", ids).items()
+        }
+
+    def stories(self, min_copies: int = 1, limit: int | None = None) -> list[StoryCopies]:
+        """Stories with their copies (first seen first), the most copied stories first."""
+        sql = (
+            "SELECT cluster_id, count(*) AS n, min(rowid) AS first FROM articles"
+            " GROUP BY cluster_id HAVING n >= ? ORDER BY n DESC, first"
+        )
+        params: tuple[int, ...] = (min_copies,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        result = []
+        for cluster_id, _n, _first in self._db.execute(sql, params).fetchall():
+            copies = self._with_entities(
+                [
+                    _article(row)
+                    for row in self._db.execute(
+                        f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE cluster_id = ?"
+                        " ORDER BY rowid",
+                        (cluster_id,),
+                    )
+                ]
+            )
+            sources = [s for copy in copies for s in self.sources_of(copy.id)]
+            result.append(StoryCopies(cluster_id, copies[0].title, copies, sources))
+        return result
+
+    def reset_stories(self) -> None:
+        """Forget every band key and story link (before recomputing them all)."""
+        with self._transaction():
+            self._db.execute("DELETE FROM lsh_bands")
+            self._db.execute("UPDATE articles SET minhash = NULL, shingle_count = NULL")
+            self._db.execute("DELETE FROM meta WHERE key = ?", (LAYOUT_KEY,))
+            self._db.execute(
+                "UPDATE articles SET cluster_id = id, duplicate_of = NULL, similarity = NULL"
+            )
+
+    def relink(
+        self, fingerprints: Sequence[Fingerprint], link: Callable[[Fingerprint], StoryLink]
+    ) -> None:
+        """Recompute stored articles' story links and band keys, in order (used by rebuild)."""
+        with self._transaction():
+            for fp in fingerprints:
+                story = link(fp)
+                self._db.execute(
+                    "UPDATE articles SET cluster_id = ?, duplicate_of = ?, similarity = ?,"
+                    " minhash = ?, shingle_count = ? WHERE id = ?",
+                    (
+                        story.cluster_id,
+                        story.duplicate_of,
+                        story.similarity,
+                        fp.signature or None,
+                        len(fp.shingles),
+                        fp.article.id,
+                    ),
+                )
+                # Its indexed document carries the story fields: send it again.
+                self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (fp.article.id,))
+                self._add_band_keys(fp)
+
+    def sources_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every source of each article, first seen first."""
+        return self._lists_in(
+            "SELECT article_id, source FROM article_sources WHERE article_id IN ({marks})"
+            " ORDER BY first_seen, source",
+            ids,
+        )
+
+    def iter_articles(self) -> Iterator[Article]:
+        """All articles, oldest first."""
+        cursor = self._db.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY ingested_at, rowid"
+        )
+        while rows := cursor.fetchmany(_ID_CHUNK):
+            yield from self._with_entities([_article(row) for row in rows])
+
+    def sources_of(self, article_id: str) -> list[str]:
+        """Every source an article was seen at, first seen first."""
+        rows = self._db.execute(
+            "SELECT source FROM article_sources WHERE article_id = ? ORDER BY first_seen, source",
+            (article_id,),
+        )
+        return [row[0] for row in rows]
+
+    def search(
+        self,
+        any_of_groups: Sequence[Sequence[str]],
+        limit: int,
+        entity_ids: Sequence[str] = (),
+    ) -> list[tuple[Article, float]]:
+        """Articles with, for every group, one of its terms, and every entity; best first.
+
+        With no terms, the articles naming every entity, newest first (score 0).
+        """
+        groups = [[t for t in group if t] for group in any_of_groups]
+        groups = [g for g in groups if g]
+        if not groups and not entity_ids:
+            return []
+        columns = ", ".join("a." + c for c in _ARTICLE_COLUMNS.split(", "))
+        entity_filter = "".join(
+            " AND a.id IN (SELECT article_id FROM article_entities WHERE entity_id = ?)"
+            for _ in entity_ids
+        )
+        if not groups:
+            rows = self._db.execute(
+                f"SELECT {columns}, 0.0 AS rank FROM articles a WHERE 1 = 1{entity_filter}"
+                " ORDER BY a.ingested_at DESC, a.rowid DESC LIMIT ?",
+                (*entity_ids, limit),
+            ).fetchall()
+        else:
+            expression = " AND ".join(
+                "(" + " OR ".join(_fts_phrase(t) for t in group) + ")" for group in groups
+            )
+            # Title matches weigh more than body matches.
+            rows = self._db.execute(
+                f"SELECT {columns}, bm25(articles_fts, 0.0, 3.0, 1.0) AS rank"
+                " FROM articles_fts JOIN articles a ON a.id = articles_fts.id"
+                f" WHERE articles_fts MATCH ?{entity_filter} ORDER BY rank LIMIT ?",
+                (expression, *entity_ids, limit),
+            ).fetchall()
+        articles = self._with_entities([_article(row) for row in rows])
+        return [(a, -float(row["rank"])) for a, row in zip(articles, rows, strict=True)]

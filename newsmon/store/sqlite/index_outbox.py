@@ -1,0 +1,63 @@
+"""SQLite index outbox: what Elasticsearch acknowledged, refused, or has still to get."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from newsmon.records import (
+    Article,
+)
+from newsmon.store.sqlite.connection import (
+    _ARTICLE_COLUMNS,
+    SQLiteDatabase,
+    _article,
+    _now,
+)
+
+
+class SQLiteIndexOutbox(SQLiteDatabase):
+    """The IndexOutbox port on SQLite."""
+
+    def es_pending(self, limit: int) -> list[Article]:
+        """Articles Elasticsearch has not acknowledged or refused yet, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {', '.join('a.' + c for c in _ARTICLE_COLUMNS.split(', '))} FROM articles a"
+            " WHERE NOT EXISTS (SELECT 1 FROM es_sync s WHERE s.article_id = a.id)"
+            " ORDER BY a.rowid LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return self._with_entities([_article(row) for row in rows])
+
+    def es_counts(self) -> dict[str, int]:
+        """Articles per Elasticsearch state: indexed, rejected, pending."""
+        counts = dict(
+            self._db.execute("SELECT state, count(*) FROM es_sync GROUP BY state").fetchall()
+        )
+        counts.setdefault("indexed", 0)
+        counts.setdefault("rejected", 0)
+        counts["pending"] = self.count_articles() - counts["indexed"] - counts["rejected"]
+        return counts
+
+    def es_mark(self, indexed: Sequence[str], rejected: Sequence[tuple[str, str]]) -> None:
+        """Record Elasticsearch's acknowledgements and refusals (with its reason)."""
+        now = _now()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO es_sync VALUES (?, 'indexed', ?, NULL)",
+                [(article_id, now) for article_id in indexed],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO es_sync VALUES (?, 'rejected', ?, ?)",
+                [(article_id, now, reason) for article_id, reason in rejected],
+            )
+
+    def es_reset(self) -> None:
+        """Forget every acknowledgement: everything is pending again."""
+        with self._transaction():
+            self._db.execute("DELETE FROM es_sync")
+
+    def alert_rules_for(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The rules that alerted on each article (throttled and digest matches included)."""
+        return self._lists_in(
+            "SELECT article_id, rule FROM alerts WHERE article_id IN ({marks}) ORDER BY id", ids
+        )

@@ -1,0 +1,67 @@
+"""What only the SQLite backend does: its file, its schema versions, its migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from enrich.arabic import search_terms
+from enrich.article import build_article
+from enrich.dedup import DedupParams, fingerprinter_for, store_stories
+from enrich.entities import tag_articles, tagger_for
+from newsmon.errors import StoreError
+from newsmon.records import CleanItem, Rejection, RunSummary
+from newsmon.store.sqlite import SQLiteStore
+
+
+def _store(path: Path) -> SQLiteStore:
+    return SQLiteStore(path, analyzer=search_terms)
+
+
+def test_a_finished_run_is_written_with_its_status(tmp_path: Path) -> None:
+    store = _store(tmp_path / "s.db")
+    run = store.begin_run(["in"])
+    store.finish_run(RunSummary(run, 1, 0, 0, [Rejection("bad.txt", "decode", "empty file")], 0.1))
+    row = sqlite3.connect(tmp_path / "s.db").execute("SELECT status, read FROM runs").fetchone()
+    assert row == ("some-rejected", 1)
+
+
+def test_store_opened_by_a_newer_newsmon_is_refused(tmp_path: Path) -> None:
+    _store(tmp_path / "s.db").close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        _store(tmp_path / "s.db")
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open store"):
+        _store(junk)
+
+
+def test_a_store_from_before_entities_is_migrated_and_can_be_retagged(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    migrations = Path(__file__).resolve().parents[2] / "newsmon" / "store" / "migrations"
+    old = sqlite3.connect(path)
+    for name in ("0001_initial.sql", "0002_stories.sql"):
+        old.executescript((migrations / name).read_text("utf-8"))
+    old.execute("PRAGMA user_version = 2")
+    old.commit()
+    old.close()
+    store = _store(path)
+    run = store.begin_run([])
+    item = CleanItem("old.txt", "عنوان", "قال بوتين إن العقوبات فشلت.", "utf-8")
+    article = build_article(item, datetime(2026, 11, 21, tzinfo=UTC))
+    fingerprint = fingerprinter_for(DedupParams()).fingerprint(article)
+    store_stories(store, [fingerprint], run, DedupParams())  # new code, but no entities
+    assert next(store.iter_articles()).entities == ()
+    store.replace_entities(tag_articles(list(store.iter_articles()), tagger_for(None)).items)
+    assert [t.id for t in next(store.iter_articles()).entities] == ["Q7747"]
+    latest = len(list(migrations.glob("*.sql")))
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == latest
