@@ -40,6 +40,28 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             os.environ.pop("PREFECT_API_URL", None)
 
 
+@pytest.fixture(scope="session")
+def seeded_store_file(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The five seeds run once through the real flow (default settings, no channels)."""
+    from flows.ingest import ingest_files
+    from newsmon.compose import pipeline_config
+    from newsmon.settings import Settings
+
+    db = tmp_path_factory.mktemp("seeded") / "seeded.db"
+    seeds = Path(__file__).resolve().parents[2] / "seeds"
+    summary = ingest_files([str(seeds)], pipeline_config(Settings(db=str(db))))
+    assert (summary.stored, summary.rejected) == (5, [])
+    return db
+
+
+@pytest.fixture
+def seeded_store(seeded_store_file: Path, tmp_path: Path) -> Path:
+    """A test's own copy of the store with the five seeds in it."""
+    db = tmp_path / "store.db"
+    shutil.copy(seeded_store_file, db)
+    return db
+
+
 @pytest.fixture
 def inbox(tmp_path: Path, seeds: Path, fixtures: Path) -> Path:
     """A folder with the five seeds, the bad inputs, a 50 MB file and a records file."""

@@ -176,9 +176,10 @@ def test_could_not_run_exits_2(tmp_path: Path, seeds: Path) -> None:
     assert result.returncode == 2 and "config file not found" in result.stderr
 
 
-def test_changed_dedup_settings_stop_the_run_without_retrying(tmp_path: Path, seeds: Path) -> None:
-    db = tmp_path / "store.db"
-    assert newsmon("run", str(seeds), db=db).returncode == 0
+def test_changed_dedup_settings_stop_the_run_without_retrying(
+    tmp_path: Path, seeds: Path, seeded_store: Path
+) -> None:
+    db = seeded_store
     other = tmp_path / "more"
     other.mkdir()
     (other / "story.txt").write_text((seeds / "003_e1704f5e1c1310a5.txt").read_text("utf-8")[:900])
@@ -192,7 +193,7 @@ def test_changed_dedup_settings_stop_the_run_without_retrying(tmp_path: Path, se
     assert newsmon("run", str(other), db=db, env=env_db).returncode == 0
 
 
-def test_entities_tag_and_retag(tmp_path: Path, seeds: Path) -> None:
+def test_entities_tag_and_retag(tmp_path: Path, seeds: Path, seeded_store: Path) -> None:
     tagged = newsmon("entities", "tag", "قال الرئيس شي لبوتين إن أي شي ممكن", db=tmp_path / "x.db")
     assert tagged.returncode == 0, tagged.stderr
     found = [json.loads(line) for line in tagged.stdout.splitlines()]
@@ -201,8 +202,7 @@ def test_entities_tag_and_retag(tmp_path: Path, seeds: Path) -> None:
         ("Q7747", ["بوتين"]),
     ]
 
-    db = tmp_path / "store.db"
-    assert newsmon("run", str(seeds), db=db).returncode == 0
+    db = seeded_store
     # A gazetteer of one entry: re-tagging replaces what the packaged gazetteer found.
     gazetteer = tmp_path / "gazetteer.yml"
     gazetteer.write_text(
