@@ -91,7 +91,7 @@ def main() -> None:
         * (max(1, args.parse_items // max(1, len(pages)))),
     )
     started = time.perf_counter()
-    parsed = parse_feed("bench", "https://a.example/rss", big)
+    parsed = parse_feed("bench", "https://a.example/rss", big).items
     seconds = time.perf_counter() - started
     print(
         f"parse: {len(parsed)} entries ({len(big) / 1e6:.1f} MB) in {seconds:.2f} s"

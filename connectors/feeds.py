@@ -29,6 +29,7 @@ from newsmon.records import (
     Rejection,
     StageOutput,
 )
+from newsmon.stages import map_stage
 
 log = logging.getLogger("newsmon.feeds")
 
@@ -49,8 +50,11 @@ def _entry_time(entry: Any) -> datetime | None:
     return None
 
 
-def parse_feed(name: str, url: str, data: bytes, charset: str | None = None) -> list[FeedEntry]:
-    """The story pages a feed lists; RejectedInput with the reason when it is not a feed.
+def parse_feed(
+    name: str, url: str, data: bytes, charset: str | None = None
+) -> StageOutput[FeedEntry]:
+    """The story pages a feed lists, and its entries refused (a bad link); RejectedInput with
+    the reason when it is not a feed.
 
     Bytes are decoded first (HTTP charset, then the XML declaration, then detection, so a
     Windows-1256 feed without a declaration reads right) and handed to feedparser as UTF-8.
@@ -73,27 +77,36 @@ def parse_feed(name: str, url: str, data: bytes, charset: str | None = None) -> 
             len(parsed.entries),
             parsed.bozo_exception,
         )
-    entries = []
-    for item in parsed.entries:
-        link = item.get("link") or (
-            item.get("id") if str(item.get("id", "")).startswith("http") else None
-        )
-        if not link:
-            continue
+    listed = map_stage(
+        "feed",
+        parsed.entries,
+        lambda item: _entry(name, url, item),
+        lambda item: f"{url}: entry {str(item.get('link') or item.get('title') or '?').strip()}",
+    )
+    return StageOutput([e for e in listed.items if e is not None], listed.rejections)
+
+
+def _entry(name: str, url: str, item: Any) -> FeedEntry | None:
+    link = item.get("link") or (
+        item.get("id") if str(item.get("id", "")).startswith("http") else None
+    )
+    if not link:
+        return None
+    try:
         absolute = urljoin(url, link.strip())
         canonical = canonical_url(absolute)
-        entries.append(
-            FeedEntry(
-                feed=name,
-                url=canonical,
-                link=absolute,
-                article_id=article_id(canonical, ""),
-                title=(item.get("title") or "").strip() or None,
-                published_at=_entry_time(item),
-                author=(item.get("author") or "").strip() or None,
-            )
-        )
-    return entries
+    except ValueError as exc:
+        # One bad link must not cost the feed's other entries, nor every later poll.
+        raise RejectedInput(f"bad link: {exc}") from None
+    return FeedEntry(
+        feed=name,
+        url=canonical,
+        link=absolute,
+        article_id=article_id(canonical, ""),
+        title=(item.get("title") or "").strip() or None,
+        published_at=_entry_time(item),
+        author=(item.get("author") or "").strip() or None,
+    )
 
 
 def _poll_one(fetcher: Fetcher, spec: FeedSpec, state: FeedState | None) -> FeedPoll:
@@ -105,6 +118,8 @@ def _poll_one(fetcher: Fetcher, spec: FeedSpec, state: FeedState | None) -> Feed
     except FetchError as exc:
         status = "refused" if exc.permanent else "failed"
         return FeedPoll(spec.name, status, error=str(exc), retry_after=exc.retry_after)
+    except ValueError as exc:
+        return FeedPoll(spec.name, "refused", error=f"{url}: bad address: {exc}")
     if fetched.not_modified:
         return FeedPoll(spec.name, "not-modified")
     digest = hashlib.sha256(fetched.body).hexdigest()
@@ -118,13 +133,14 @@ def _poll_one(fetcher: Fetcher, spec: FeedSpec, state: FeedState | None) -> Feed
             body_hash=digest,
         )
     try:
-        entries = parse_feed(spec.name, fetched.url, fetched.body, fetched.charset)
+        listed = parse_feed(spec.name, fetched.url, fetched.body, fetched.charset)
     except RejectedInput as exc:
         return FeedPoll(spec.name, "refused", error=f"{url}: {exc}", body_hash=None)
     return FeedPoll(
         spec.name,
         "fetched",
-        entries=tuple(entries),
+        entries=tuple(listed.items),
+        rejected=tuple(listed.rejections),
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         body_hash=digest,
@@ -176,6 +192,9 @@ def fetch_pages(fetcher: Fetcher, entries: Sequence[FeedEntry], workers: int = 4
             return entry, _fetch_page(fetcher, entry)
         except (FetchError, RejectedInput) as exc:
             return entry, exc
+        except ValueError as exc:
+            # A link the URL parser cannot take (a port out of range): refused, not retried.
+            return entry, RejectedInput(f"bad link {entry.link!r}: {exc}")
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         outcomes = list(pool.map(one, entries))

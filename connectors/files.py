@@ -9,6 +9,7 @@ from pathlib import Path
 from connectors.json_records import parse_records
 from newsmon.errors import RejectedInput
 from newsmon.records import ContentType, RawItem, Rejection, StageOutput
+from newsmon.stages import map_stage
 
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -90,14 +91,10 @@ def load_file(path: str, max_bytes: int) -> StageOutput[RawItem]:
 
 
 def load_files(paths: Sequence[str], max_bytes: int) -> StageOutput[RawItem]:
-    """Load a batch of files; each unreadable file becomes a rejection and the rest go on."""
-    out: StageOutput[RawItem] = StageOutput()
-    for path in paths:
-        try:
-            loaded = load_file(path, max_bytes)
-        except RejectedInput as exc:
-            out.rejections.append(Rejection(path, "load", str(exc)))
-            continue
+    """Load a batch of files; a file that fails in any way is rejected and the rest go on."""
+    per_file = map_stage("load", paths, lambda path: load_file(path, max_bytes), str)
+    out: StageOutput[RawItem] = StageOutput(rejections=per_file.rejections)
+    for loaded in per_file.items:
         out.items.extend(loaded.items)
         out.rejections.extend(loaded.rejections)
     return out

@@ -13,6 +13,49 @@ from connectors.decode import detect_and_decode
 from newsmon.errors import RejectedInput
 from newsmon.records import ContentType, RawItem, Rejection, StageOutput
 
+# Real story records are a few levels deep with ordinary numbers. Without limits, a file of
+# thousands of nested arrays raises RecursionError and a 5,000-digit number ValueError, and
+# either one used to stop the whole run.
+MAX_DEPTH = 64
+MAX_DIGITS = 100
+
+
+class _NumberTooLong(ValueError):
+    pass
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise _NumberTooLong(f"a number with {len(digits):,} digits (limit {MAX_DIGITS})")
+    return int(digits)
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def load_json(text: str) -> Any:
+    """Parse one JSON document within the limits; RejectedInput says which was exceeded."""
+    too_deep = f"JSON nested more than {MAX_DEPTH} levels deep"
+    try:
+        value = json.loads(text, parse_int=_bounded_int)
+    except RecursionError:
+        raise RejectedInput(too_deep) from None
+    except _NumberTooLong as exc:
+        raise RejectedInput(f"JSON holds {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RejectedInput(f"invalid JSON: {exc}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise RejectedInput(too_deep)
+    return value
+
 
 class StoryRecord(BaseModel):
     """The accepted shape of one record: text or html, plus optional metadata."""
@@ -62,10 +105,7 @@ def parse_records(path: str, data: bytes) -> StageOutput[RawItem]:
     out: StageOutput[RawItem] = StageOutput()
     entries: list[tuple[str, Any]] = []
     if Path(path).suffix.lower() == ".json":
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RejectedInput(f"invalid JSON: {exc}") from None
+        parsed = load_json(text)
         rows = parsed if isinstance(parsed, list) else [parsed]
         entries = [(f"{path}#{index}", row) for index, row in enumerate(rows)]
     else:
@@ -74,9 +114,9 @@ def parse_records(path: str, data: bytes) -> StageOutput[RawItem]:
                 continue
             where = f"{path}:{lineno}"
             try:
-                entries.append((where, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                out.rejections.append(Rejection(where, "load", f"invalid JSON: {exc.msg}"))
+                entries.append((where, load_json(line)))
+            except RejectedInput as exc:
+                out.rejections.append(Rejection(where, "load", str(exc)))
     for where, obj in entries:
         try:
             out.items.append(_to_item(where, obj))

@@ -68,6 +68,7 @@ def poll_feeds_flow(
             interval, at = next_poll(spec, states.get(spec.name), poll, len(new), now)
             store.record_poll(str(spec.url), poll, len(new), interval, at, now)
             outcome[poll.status] += 1
+            run.reject(list(poll.rejected))
             if poll.status == "refused":
                 run.reject([Rejection(str(spec.url), "feed", poll.error or "refused")])
             elif poll.status == "failed":

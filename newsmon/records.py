@@ -386,6 +386,7 @@ class FeedPoll:
     body_hash: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    rejected: tuple[Rejection, ...] = ()  # entries refused (a bad link), the rest listed
 
 
 @dataclass(frozen=True, slots=True)

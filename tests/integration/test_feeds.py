@@ -348,3 +348,32 @@ def test_poll_and_feeds_commands(tmp_path: Path, seeds: Path) -> None:
         assert unknown.returncode == 2 and "not in the feed list: nope" in unknown.stderr
         bad = newsmon("poll", db=db, env={**env, "NEWSMON_FETCH_ALLOW": "not-a-network"})
         assert bad.returncode == 2 and "not-a-network" in bad.stderr
+
+
+def test_a_poisoned_feed_costs_only_its_bad_entries(tmp_path: Path, seeds: Path) -> None:
+    with http_site() as site:
+        title, text = _seed(seeds, "004")
+        site.routes["/good-page"] = (200, {}, _page(title, text, site.url + "/good-page"))
+        site.routes["/poisoned"] = (
+            200,
+            {"Content-Type": "application/rss+xml"},
+            (
+                "<rss version='2.0'><channel><title>x</title>"
+                "<item><title>bad ipv6</title><link>http://[::1</link></item>"
+                "<item><title>bad port</title><link>http://127.0.0.1:99999/x</link></item>"
+                f"<item><title>{title}</title><link>{site.url}/good-page</link></item>"
+                "</channel></rss>"
+            ).encode(),
+        )
+        feeds = _feed_file(tmp_path, site, {"poisoned": "/poisoned"})
+        settings = _settings(tmp_path, site, feeds)
+        first = poll_feeds_flow(pipeline_config(settings))
+        assert first.stored == 1  # the good entry's story
+        reasons = {r.source: r.reason for r in first.rejected}
+        assert reasons[f"{site.url}/poisoned: entry http://[::1"] == "bad link: Invalid IPv6 URL"
+        bad_port = next(r for s, r in reasons.items() if "99999" in s)
+        assert "Port out of range" in bad_port
+        assert first.status == "some-rejected"
+        # Refused once: the next poll finds nothing pending and nothing wrong.
+        second = poll_feeds_flow(pipeline_config(settings), force=True)
+        assert (second.stored, second.rejected, second.status) == (0, [], "ok")

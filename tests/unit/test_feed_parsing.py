@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from connectors.feed_list import DEFAULT_FEEDS, FeedSpec, load_feed_list
-from connectors.feeds import parse_feed
+from connectors.feeds import fetch_pages, parse_feed
+from connectors.fetch import Fetcher
+from newsmon.compose import fetch_config
 from newsmon.errors import RejectedInput
 from newsmon.feed_schedule import due_feeds, is_silent, next_poll
-from newsmon.records import FeedPoll, FeedState
+from newsmon.records import FeedEntry, FeedPoll, FeedState
+from newsmon.settings import Settings
 from newsmon.yaml_model import ConfigFileError
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -63,7 +66,7 @@ def test_bad_feed_lists_name_the_feed_and_reason(tmp_path: Path, body: str, mess
 @pytest.mark.parametrize("encoding", ["utf-8", "windows-1256"])
 def test_entries_are_absolute_canonical_and_dated(encoding: str) -> None:
     data = RSS.format(encoding=encoding).encode(encoding)
-    (entry,) = parse_feed("f", "https://arabic.example.com/rss/", data)
+    (entry,) = parse_feed("f", "https://arabic.example.com/rss/", data).items
     assert entry.title == "بوتين يستقبل شي في الكرملين"
     assert entry.link == "https://arabic.example.com/world/1/?utm_source=rss"
     assert entry.url == "https://arabic.example.com/world/1/"
@@ -75,7 +78,7 @@ def test_undeclared_windows_1256_is_detected() -> None:
     data = (
         RSS.format(encoding="x").replace('<?xml version="1.0" encoding="x"?>', "").encode("cp1256")
     )
-    (entry,) = parse_feed("f", "https://a.example/rss", data)
+    (entry,) = parse_feed("f", "https://a.example/rss", data).items
     assert entry.title == "بوتين يستقبل شي في الكرملين"
 
 
@@ -121,3 +124,30 @@ def test_silence_is_flagged_after_silent_after() -> None:
     )
     assert is_silent(spec, quiet, NOW)
     assert not is_silent(spec, None, NOW)
+
+
+def test_a_bad_link_is_refused_and_the_other_entries_are_listed() -> None:
+    data = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>a</title><link>http://[::1</link></item>"
+        b"<item><title>b</title><link>https://news.example/good</link></item>"
+        b"</channel></rss>"
+    )
+    listed = parse_feed("f", "https://news.example/rss", data)
+    assert [e.url for e in listed.items] == ["https://news.example/good"]
+    (refused,) = listed.rejections
+    assert refused.source == "https://news.example/rss: entry http://[::1"
+    assert (refused.stage, refused.reason) == ("feed", "bad link: Invalid IPv6 URL")
+
+
+def test_a_page_link_the_url_parser_refuses_is_rejected_not_retried() -> None:
+    fetcher = Fetcher(fetch_config(Settings(fetch_allow=("127.0.0.1/32",), fetch_host_delay=0)))
+    link = "http://127.0.0.1:99999/x"
+    bad = FeedEntry("f", link, link, "id-x")
+    try:
+        fetched = fetch_pages(fetcher, [bad])
+    finally:
+        fetcher.close()
+    assert fetched.retry == [] and fetched.loaded.items == []
+    (refused,) = fetched.loaded.rejections
+    assert refused.source == link and "Port out of range" in refused.reason

@@ -94,3 +94,29 @@ def test_broken_json_file_is_rejected_whole(tmp_path: Path) -> None:
     out = load_files([str(path)], max_bytes=1000)
     assert out.items == []
     assert out.rejections[0].reason.startswith("invalid JSON:")
+
+
+def test_json_beyond_the_limits_is_rejected_and_the_batch_goes_on(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    nested = tmp_path / "nested.json"  # under Python's own limit, over ours
+    nested.write_text('[{"text": "نص", "x": ' + "[" * 200 + "]" * 200 + "}]", encoding="utf-8")
+    huge = tmp_path / "huge-number.json"
+    huge.write_text('{"text": "نص", "views": ' + "7" * 5000 + "}", encoding="utf-8")
+    lines = tmp_path / "lines.ndjson"
+    lines.write_text(
+        '{"text": "نص أول"}\n' + "[" * 5000 + "]" * 5000 + '\n{"text": "نص ثان"}\n',
+        encoding="utf-8",
+    )
+    good = tmp_path / "good.txt"
+    good.write_text("نص سليم", encoding="utf-8")
+    paths = [str(p) for p in (deep, nested, huge, lines, good)]
+    out = load_files(paths, max_bytes=1_000_000)
+    reasons = {r.source: r.reason for r in out.rejections}
+    assert reasons == {
+        str(deep): "JSON nested more than 64 levels deep",
+        str(nested): "JSON nested more than 64 levels deep",
+        str(huge): "JSON holds a number with 5,000 digits (limit 100)",
+        f"{lines}:2": "JSON nested more than 64 levels deep",
+    }
+    assert [i.source for i in out.items] == [f"{lines}:1", f"{lines}:3", str(good)]
