@@ -118,8 +118,6 @@ def _poll_one(fetcher: Fetcher, spec: FeedSpec, state: FeedState | None) -> Feed
     except FetchError as exc:
         status = "refused" if exc.permanent else "failed"
         return FeedPoll(spec.name, status, error=str(exc), retry_after=exc.retry_after)
-    except ValueError as exc:
-        return FeedPoll(spec.name, "refused", error=f"{url}: bad address: {exc}")
     if fetched.not_modified:
         return FeedPoll(spec.name, "not-modified")
     digest = hashlib.sha256(fetched.body).hexdigest()
@@ -192,9 +190,6 @@ def fetch_pages(fetcher: Fetcher, entries: Sequence[FeedEntry], workers: int = 4
             return entry, _fetch_page(fetcher, entry)
         except (FetchError, RejectedInput) as exc:
             return entry, exc
-        except ValueError as exc:
-            # A link the URL parser cannot take (a port out of range): refused, not retried.
-            return entry, RejectedInput(f"bad link {entry.link!r}: {exc}")
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         outcomes = list(pool.map(one, entries))

@@ -174,6 +174,17 @@ class FetchConfig:
     allow: tuple[str, ...]
 
 
+def _check_url(url: str) -> None:
+    """Refuse, for good, a URL that is not http(s) or that urllib cannot parse (a bad port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises on a port out of range or not a number
+    except ValueError as exc:
+        raise FetchError(f"refused: bad URL {url!r}: {exc}", permanent=True) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"refused: not an http(s) URL: {url}", permanent=True)
+
+
 class Fetcher:
     """GETs URLs politely and safely; one instance per run, shared by its fetches."""
 
@@ -226,6 +237,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         current = url
         for _ in range(self.max_redirects + 1):
+            _check_url(current)
             if self.respect_robots and not self._robots_allow(current):
                 raise FetchError(f"refused by robots.txt: {current}", permanent=True)
             response = self._request(current, headers)
@@ -234,14 +246,15 @@ class Fetcher:
             location = response.location
             if not location:
                 raise FetchError(f"redirect {response.status} without Location from {current}")
-            current = urljoin(current, location)
+            try:
+                current = urljoin(current, location)
+            except ValueError as exc:
+                raise FetchError(f"bad redirect from {current}: {exc}", permanent=True) from None
         raise FetchError(f"more than {self.max_redirects} redirects from {url}", permanent=True)
 
     def _request(self, url: str, headers: dict[str, str]) -> Fetched:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"refused: not an http(s) URL: {url}", permanent=True)
-        host = parts.hostname
+        parts = urlsplit(url)  # checked by _check_url
+        host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         with self.gate.lock(host):
             address = self.guard.resolve(host, port)

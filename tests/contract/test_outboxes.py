@@ -90,6 +90,8 @@ def test_a_story_alerts_once_per_rule_whoever_records_it(store_config: StoreConf
     assert (second, taken_late) == ([], [])
     assert [d.channel for d in first[0].deliveries] == ["webhook"]
     assert first[0].deliveries[0].state == "pending"
+    one.close()
+    two.close()
 
 
 def test_throttle_window(store: Store) -> None:
