@@ -41,6 +41,7 @@ test: lint typecheck
 	$(BIN)/pytest -q tests
 
 bench: $(STAMP)
+	$(BIN)/python bench/throughput_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/dedup_bench.py
 	$(BIN)/python bench/entities_bench.py

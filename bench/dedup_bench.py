@@ -10,7 +10,8 @@ the real path (fingerprint, then link and insert in one SQLite transaction). At 
 checkpoint, `--probe` new documents are fingerprinted and looked up (LSH candidates from the
 store, containment check) without being stored: that is the per-document dedup cost at that
 store size. Figures printed: docs/s for signature, lookup and both; the fill rate (link +
-insert, with article text and full-text index); peak RSS; store bytes per document.
+insert, with article text and full-text index); peak RSS; store bytes per document: all,
+text excluded (the articles' text columns and the full-text index), and dedup's own tables.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def main() -> None:
     print(f"pool: {len(pool)} sentences; layout {fingerprinter.layout}")
     print(
         f"{'stored':>9}{'sign/s':>9}{'lookup/s':>10}{'both/s':>9}{'cand/doc':>9}{'fill/s':>9}"
-        f"{'RSS MiB':>9}{'store B/doc':>12}{'bands B/doc':>12}"
+        f"{'RSS MiB':>9}{'store B/doc':>12}{'no-text B':>10}{'dedup B/doc':>12}"
     )
     with tempfile.TemporaryDirectory(prefix="newsmon-dedup-bench-") as tmp:
         path = Path(tmp) / "bench.db"
@@ -118,8 +119,18 @@ def main() -> None:
             sign, lookup, candidates = probe(store, probes, params)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             db = sqlite3.connect(path)
+            # Dedup's own tables (band keys, signatures and their indexes).
             bands = db.execute(
-                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'lsh_bands%'"
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'lsh_keys%'"
+                " OR name LIKE 'dedup_docs%' OR name LIKE 'sqlite_autoindex_dedup_docs%'"
+            ).fetchone()[0]
+            # Text excluded: the articles' two text columns and the full-text index.
+            text = db.execute(
+                "SELECT sum(length(CAST(text AS BLOB)) + length(CAST(text_norm AS BLOB)))"
+                " FROM articles"
+            ).fetchone()[0]
+            fts = db.execute(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'articles_fts%'"
             ).fetchone()[0]
             db.close()
             size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*"))
@@ -127,7 +138,8 @@ def main() -> None:
                 f"{stored:>9}{args.probe / sign:>9.0f}{args.probe / lookup:>10.0f}"
                 f"{args.probe / (sign + lookup):>9.0f}{candidates:>9.2f}"
                 f"{stored / fill_seconds:>9.0f}"
-                f"{rss:>9.0f}{size_bytes / stored:>12.0f}{bands / stored:>12.0f}"
+                f"{rss:>9.0f}{size_bytes / stored:>12.0f}"
+                f"{(size_bytes - text - fts) / stored:>10.0f}{bands / stored:>12.0f}"
             )
         store.close()
 

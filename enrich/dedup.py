@@ -41,6 +41,9 @@ class DedupParams:
     # Shared band keys estimate similarity, so the best match is among the first few; checking
     # only those keeps a story syndicated a thousand times from costing a thousand checks.
     max_candidates: int = 5
+    # Only a text's first words are compared: a book-length input costs what a long report
+    # does, and two texts that agree on their first 20,000 words are one story.
+    max_words: int = 20_000
 
 
 class DedupIndex(Protocol):
@@ -59,9 +62,11 @@ class DedupIndex(Protocol):
         ...
 
 
-def shingles(text_norm: str, kind: ShingleKind = "word", size: int = 3) -> frozenset[str]:
-    """The set of word or character n-grams of a normalised text (punctuation ignored)."""
-    tokens = words(text_norm)
+def shingles(
+    text_norm: str, kind: ShingleKind = "word", size: int = 3, max_words: int | None = None
+) -> frozenset[str]:
+    """The set of word or character n-grams of a normalised text's first max_words words."""
+    tokens = words(text_norm)[:max_words]
     if kind == "word":
         if len(tokens) < size:
             return frozenset([" ".join(tokens)]) if tokens else frozenset()
@@ -100,7 +105,7 @@ class Fingerprinter:
     def layout(self) -> str:
         """Everything band keys depend on; stored keys are only comparable under the same one."""
         p = self.params
-        layout = f"{p.shingle}{p.size}:xxh32:perm{p.num_perm}:seed{_MINHASH_SEED}"
+        layout = f"{p.shingle}{p.size}:w{p.max_words}:xxh32:perm{p.num_perm}:seed{_MINHASH_SEED}"
         return f"{layout}:{self.bands}x{self.rows}"
 
     def signature(self, grams: frozenset[str]) -> np.ndarray:
@@ -126,13 +131,18 @@ class Fingerprinter:
             keys.append(int.from_bytes(digest, "big", signed=True))
         return tuple(keys)
 
+    def shingles(self, text_norm: str) -> frozenset[str]:
+        """The shingles dedup compares for a normalised text."""
+        p = self.params
+        return shingles(text_norm, p.shingle, p.size, p.max_words)
+
     def fingerprint(self, article: Article) -> Fingerprint:
-        """Shingles, signature and band keys of one article's normalised text."""
-        grams = shingles(article.text_norm, self.params.shingle, self.params.size)
+        """Shingle count, signature and band keys of one article's normalised text."""
+        grams = self.shingles(article.text_norm)
         if len(grams) < self.params.min_shingles:
-            return Fingerprint(article=article, shingles=grams, band_keys=())
+            return Fingerprint(article=article, shingle_count=len(grams), band_keys=())
         values = self.signature(grams)
-        return Fingerprint(article, grams, self.band_keys(values), values.tobytes())
+        return Fingerprint(article, len(grams), self.band_keys(values), values.tobytes())
 
 
 def fingerprint_batch(
@@ -166,11 +176,13 @@ def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> Story
         return own
     found = index.lsh_candidates(fp.band_keys, _SKETCHED_CANDIDATES)
     found = [c for c in found if c != fp.article.id]
+    fingerprinter = fingerprinter_for(params)
+    grams: frozenset[str] | None = None
     exact_checks = params.max_candidates
     for window in (found[:_FIRST_ROUND], found[_FIRST_ROUND:]):
         ranked = sorted(
             (
-                (estimated_containment(fp.signature, len(fp.shingles), sig, size), candidate)
+                (estimated_containment(fp.signature, fp.shingle_count, sig, size), candidate)
                 for candidate, (sig, size) in index.story_sketches(window).items()
             ),
             reverse=True,
@@ -180,7 +192,8 @@ def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> Story
                 break
             exact_checks -= 1
             text_norm, cluster_id = index.story_texts([candidate_id])[candidate_id]
-            score = containment(fp.shingles, shingles(text_norm, params.shingle, params.size))
+            grams = grams or fingerprinter.shingles(fp.article.text_norm)
+            score = containment(grams, fingerprinter.shingles(text_norm))
             if score >= params.min_containment:
                 return StoryLink(cluster_id, duplicate_of=candidate_id, similarity=round(score, 4))
     return own
@@ -194,10 +207,11 @@ def same_version(fp: Fingerprint, stored_norm: str, params: DedupParams) -> bool
     """
     if " ".join(fp.article.text_norm.split()) == " ".join(stored_norm.split()):
         return True
-    theirs = shingles(stored_norm, params.shingle, params.size)
-    if not fp.shingles or not theirs:
+    fingerprinter = fingerprinter_for(params)
+    ours, theirs = fingerprinter.shingles(fp.article.text_norm), fingerprinter.shingles(stored_norm)
+    if not ours or not theirs:
         return False
-    overlap = len(fp.shingles & theirs) / max(len(fp.shingles), len(theirs))
+    overlap = len(ours & theirs) / max(len(ours), len(theirs))
     return overlap >= params.min_containment
 
 

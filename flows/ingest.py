@@ -1,4 +1,4 @@
-"""Prefect flow `ingest-files`: one task run per stage per batch over files and folders."""
+"""Prefect flow `ingest-files`: batches of files prepared side by side, stored in order."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.files import discover, load_files
-from flows.pipeline import may_pass_on_retry, pipeline_run
+from connectors.files import discover
+from flows.pipeline import pipeline_run, prepare_files_task
 from newsmon.compose import PipelineConfig, pipeline_config
-from newsmon.records import RawItem, RunSummary, StageOutput
+from newsmon.progress import RunProgress
+from newsmon.records import RunSummary, StageOutput
 from newsmon.settings import load_settings
 from newsmon.stages import batched
 
@@ -26,18 +27,6 @@ def discover_task(paths: list[str]) -> StageOutput[str]:
     return discover(paths)
 
 
-@task(
-    name="load",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=may_pass_on_retry,
-)
-def load_task(paths: list[str], max_bytes: int) -> StageOutput[RawItem]:
-    """Read a batch of files (size-capped)."""
-    return load_files(paths, max_bytes)
-
-
 @flow(name="ingest-files", validate_parameters=False)
 def ingest_files(paths: list[str], config: PipelineConfig | None = None) -> RunSummary:
     """Ingest files and folders: load, decode, clean, build, tag entities, dedup, store.
@@ -51,17 +40,22 @@ def ingest_files(paths: list[str], config: PipelineConfig | None = None) -> RunS
         run.reject(found.rejections)
         files = found.items
         total_batches = max(1, -(-len(files) // config.batch_size))
-        for number, batch in enumerate(batched(files, config.batch_size), start=1):
-            with run.clock.stage("load", len(batch)):
-                loaded = load_task(batch, config.max_file_bytes)
-            result, rejections = run.process(loaded)
-            log.info(
-                "batch %d/%d: %d files, %d stored, %d already known, %d rejected",
-                number,
-                total_batches,
-                len(batch),
-                len(result.new_ids),
-                len(result.known_ids),
-                len(rejections),
-            )
+        jobs = (
+            {"paths": batch, "config": config.prepare}
+            for batch in batched(files, config.batch_size)
+        )
+        prepared = run.prepared(prepare_files_task, jobs, batches=total_batches)
+        with RunProgress(len(files)) as progress:
+            for number, batch in enumerate(prepared, start=1):
+                result, rejections = run.commit(batch)
+                progress.advance(batch.read)
+                log.info(
+                    "batch %d/%d: %d files, %d stored, %d already known, %d rejected",
+                    number,
+                    total_batches,
+                    batch.read,
+                    len(result.new_ids),
+                    len(result.known_ids),
+                    len(rejections),
+                )
         return run.finish()

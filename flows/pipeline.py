@@ -1,53 +1,48 @@
 """The stages every ingestion shares, as Prefect tasks, and one run's progress over batches.
 
-Files (`ingest-files`) and feeds (`poll-feeds`) differ only in how they get raw items; from
-there each batch goes decode → extract → build-articles → entities → dedup → store →
-check-alerts → deliver-alerts → index-elasticsearch, one task run per stage per batch.
+Files (`ingest-files`) and feeds (`poll-feeds`) differ only in how they get raw items. Each
+batch is prepared (decode → extract → build-articles → entities → dedup signature) in one
+task run on the run's task runner, batches side by side; then, in the order the batches were
+read, store → check-alerts → deliver-alerts → index-elasticsearch run in the flow's process.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.runtime import task_run
+from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import quote
 
-from connectors.decode import decode_batch
 from connectors.elasticsearch import ElasticsearchConfig, ElasticsearchSink
 from connectors.es_sync import SyncResult, sync
-from enrich.article import build_articles
-from enrich.boilerplate import load_rules
-from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for, store_stories
-from enrich.entities import tag_articles
-from enrich.extract import extract_batch
+from enrich.dedup import DedupParams, store_stories
 from flows.events import emit_alert_sent, emit_new_stories
+from flows.runners import in_order, task_runner_for, workers_share_api
 from newsmon.alerts.check import check_new_stories
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.outbox import send_outbox
 from newsmon.alerts.rules import load_alert_rules
-from newsmon.compose import EntityConfig, PipelineConfig, StoreConfig
+from newsmon.compose import PipelineConfig, StoreConfig
 from newsmon.errors import ExternalError, StoreError
+from newsmon.prepare import PrepareConfig, PreparedBatch, prepare_files, prepare_items
 from newsmon.records import (
     AlertRecord,
-    Article,
-    CleanItem,
-    DecodedItem,
     DeliveryReport,
     Fingerprint,
     RawItem,
     Rejection,
     RunSummary,
     StageOutput,
-    StageTiming,
     StoreResult,
 )
+from newsmon.stages import Clock
 from newsmon.store.base import Store
 
 
@@ -57,35 +52,22 @@ def may_pass_on_retry(task: Any, task_run: Any, state: State[Any]) -> bool:
 
 
 # Batches are large and never reused: hashing them for a cache key would cost more than the work.
-@task(name="decode", cache_policy=NO_CACHE)
-def decode_task(items: list[RawItem]) -> StageOutput[DecodedItem]:
-    """Detect encodings and decode a batch."""
-    return decode_batch(items)
+@task(
+    name="prepare",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=may_pass_on_retry,
+)
+def prepare_files_task(paths: list[str], config: PrepareConfig) -> PreparedBatch:
+    """Load a batch of files and decode, extract, build, tag and fingerprint it."""
+    return prepare_files(paths, config)
 
 
-@task(name="extract", cache_policy=NO_CACHE)
-def extract_task(items: list[DecodedItem], rules: Path | None) -> StageOutput[CleanItem]:
-    """Extract headline and clean text for a batch."""
-    return extract_batch(items, load_rules(rules))
-
-
-@task(name="build-articles", cache_policy=NO_CACHE)
-def build_task(items: list[CleanItem], ingested_at: datetime) -> StageOutput[Article]:
-    """Normalise, identify language and assign ids for a batch."""
-    return build_articles(items, ingested_at)
-
-
-@task(name="entities", cache_policy=NO_CACHE)
-def entities_task(articles: list[Article], config: EntityConfig) -> StageOutput[Article]:
-    """Tag people, places and organisations with canonical ids (gazetteer, optional NER)."""
-    tagger, ner = config.taggers()
-    return tag_articles(articles, tagger, ner)
-
-
-@task(name="dedup", cache_policy=NO_CACHE)
-def dedup_task(articles: list[Article], params: DedupParams) -> StageOutput[Fingerprint]:
-    """Shingle and MinHash a batch into LSH band keys."""
-    return fingerprint_batch(articles, fingerprinter_for(params))
+@task(name="prepare", cache_policy=NO_CACHE)
+def prepare_items_task(loaded: StageOutput[RawItem], config: PrepareConfig) -> PreparedBatch:
+    """Decode, extract, build, tag and fingerprint a batch of fetched items."""
+    return prepare_items(loaded, config)
 
 
 @task(name="index-elasticsearch", cache_policy=NO_CACHE)
@@ -166,32 +148,16 @@ def _deliver_with_retries(store_at: StoreConfig, config: AlertConfig) -> Deliver
     return deliver_task.with_options(retries=retries, retry_delay_seconds=delays)(store_at, config)
 
 
-class Clock:
-    """Wall time and item counts per stage over a run."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self.items: dict[str, int] = {}
-
-    @contextmanager
-    def stage(self, name: str, n_in: int) -> Iterator[None]:
-        """Time the block as part of a stage that took n_in items."""
-        start = time.perf_counter()
-        yield
-        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-        self.items[name] = self.items.get(name, 0) + n_in
-
-    def timings(self) -> list[StageTiming]:
-        """Per-stage totals, in the order the stages first ran."""
-        return [StageTiming(s, self.seconds[s], self.items[s]) for s in self.seconds]
-
-
 class PipelineRun:
     """One run's progress over its batches: counts, rejections, timings, alerts, sinks."""
 
-    def __init__(self, config: PipelineConfig, store: Store, inputs: Sequence[str]) -> None:
+    def __init__(
+        self, config: PipelineConfig, store: Store, resources: ExitStack, inputs: Sequence[str]
+    ) -> None:
         self.config = config
         self.store = store
+        self._resources = resources
+        self._runner: TaskRunner[Any] | None = None
         self.run_id = store.begin_run(list(inputs))
         self.started = time.perf_counter()
         self.clock = Clock()
@@ -208,30 +174,37 @@ class PipelineRun:
             self.store.add_rejections(self.run_id, rejections)
             self.rejected.extend(rejections)
 
-    def process(self, loaded: StageOutput[RawItem]) -> tuple[StoreResult, list[Rejection]]:
-        """Run one batch of raw items through every shared stage; its store result and refusals."""
+    def runner(self, batches: int | None = None) -> TaskRunner[Any]:
+        """The run's task runner, started on first use; `batches` caps a local pool's size."""
+        if self._runner is None:
+            runner = task_runner_for(self.config.task_runner, batches)
+            self._resources.enter_context(workers_share_api(self.config.task_runner))
+            self._runner = self._resources.enter_context(runner)
+        return self._runner
+
+    def prepared(
+        self, task: Any, jobs: Iterable[dict[str, Any]], batches: int | None = None
+    ) -> Iterator[PreparedBatch]:
+        """Prepare batches on the run's task runner, side by side; yield them in job order."""
+        # Two batches per worker: one being prepared, one ready while the flow stores.
+        window = 2 * self.config.task_runner.worker_count()
+        return in_order(self.runner(batches), task, jobs, window)
+
+    def commit(self, prepared: PreparedBatch) -> tuple[StoreResult, list[Rejection]]:
+        """Store one prepared batch, then check and deliver alerts and index; its results."""
         config, clock = self.config, self.clock
-        with clock.stage("decode", len(loaded.items)):
-            decoded = decode_task(loaded.items)
-        with clock.stage("extract", len(decoded.items)):
-            cleaned = extract_task(decoded.items, config.boilerplate_rules)
-        with clock.stage("build-articles", len(cleaned.items)):
-            built = build_task(cleaned.items, datetime.now(UTC))
-        with clock.stage("entities", len(built.items)):
-            tagged = entities_task(built.items, config.entities)
-        with clock.stage("dedup", len(tagged.items)):
-            signed = dedup_task(tagged.items, config.dedup)
-        batch_rejections = (
-            loaded.rejections
-            + decoded.rejections
-            + cleaned.rejections
-            + built.rejections
-            + tagged.rejections
-            + signed.rejections
-        )
-        with clock.stage("store", len(signed.items)):
-            result = store_task(
-                config.store, config.dedup, self.run_id, signed.items, batch_rejections
+        clock.add(prepared.timings)
+        fingerprints, batch_rejections = prepared.fingerprints, prepared.rejections
+        with clock.stage("store", len(fingerprints)):
+            # quote(): Prefect would otherwise walk every field of every article, twice, to
+            # look for futures in the parameters; that cost more than storing them. Prefect
+            # unwraps them before the task runs, which its type hints cannot say.
+            result = store_task(  # type: ignore[call-overload]
+                config.store,
+                config.prepare.dedup,
+                self.run_id,
+                quote(fingerprints),
+                quote(batch_rejections),
             )
         # Alerts before indexing: an unreachable Elasticsearch must not delay them.
         with clock.stage("check-alerts", len(result.new_ids)):
@@ -245,7 +218,7 @@ class PipelineRun:
                 self.es = index_task(config.store, config.elasticsearch, self.run_id)
             self.es_indexed += self.es.indexed
             self.rejected.extend(self.es.rejected)
-        self.read += len(loaded.items) + len(loaded.rejections)
+        self.read += prepared.read
         self.stored += len(result.new_ids)
         self.known += len(result.known_ids)
         self.rejected.extend(batch_rejections)
@@ -282,14 +255,18 @@ class PipelineRun:
 
 @contextmanager
 def pipeline_run(config: PipelineConfig, inputs: Sequence[str]) -> Iterator[PipelineRun]:
-    """Open the store and begin a run; a run that raises is recorded as failed."""
+    """Open the store and begin a run; a run that raises is recorded as failed.
+
+    The task runner the run starts is shut down on the way out, before the store closes.
+    """
     store = config.store.open()
     try:
-        run = PipelineRun(config, store, inputs)
-        try:
-            yield run
-        except BaseException as exc:
-            run.fail(exc)
-            raise
+        with ExitStack() as resources:
+            run = PipelineRun(config, store, resources, inputs)
+            try:
+                yield run
+            except BaseException as exc:
+                run.fail(exc)
+                raise
     finally:
         store.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from prefect import flow, task
@@ -12,11 +13,13 @@ from prefect.cache_policies import NO_CACHE
 from connectors.feed_list import FeedSpec, load_feed_list
 from connectors.feeds import PageFetch, fetch_pages, poll_feeds
 from connectors.fetch import FetchConfig, Fetcher
-from flows.pipeline import pipeline_run
+from flows.pipeline import PipelineRun, pipeline_run, prepare_items_task
 from newsmon.compose import PipelineConfig, pipeline_config
 from newsmon.feed_schedule import due_feeds, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
 from newsmon.settings import load_settings
+from newsmon.stages import batched
+from newsmon.store.base import FeedStore
 
 log = logging.getLogger("newsmon.feeds")
 
@@ -74,29 +77,62 @@ def poll_feeds_flow(
             elif poll.status == "failed":
                 log.warning("feed %s: %s; next try %s", spec.name, poll.error, f"{at:%H:%M:%S}")
             log.info("feed %s: %s, %d new pages", spec.name, poll.status, len(new))
-        # This poll's new pages and any left pending by failed fetches or an interrupted run.
-        # Each batch leaves the due set (stored, refused, or retried later), so this ends.
-        while batch := store.due_entries(now, limit=config.batch_size):
-            with run.clock.stage("fetch-pages", len(batch)):
-                pages = fetch_pages_task(config.fetch, batch)
-            result, rejections = run.process(pages.loaded)
-            refused = {r.source: r.reason for r in rejections}
-            retry = {url for url, _, _ in pages.retry}
-            later = datetime.now(UTC)
-            store.mark_entries(
-                stored=[e.url for e in batch if e.url not in refused and e.url not in retry],
-                failed=[(url, reason, None) for url, reason in refused.items()]
-                + [
-                    (url, reason, later + timedelta(seconds=wait or config.fetch_retry_delay))
-                    for url, reason, wait in pages.retry
-                ],
-            )
-            log.info(
-                "pages: %d fetched, %d stored, %d already known, %d refused, %d to retry",
-                len(pages.loaded.items),
-                len(result.new_ids),
-                len(result.known_ids),
-                len(refused),
-                len(retry),
-            )
+        # This poll's new pages and any left pending by failed fetches or an interrupted run,
+        # a backfill-sized slice at a time; each slice leaves the due set (stored, refused, or
+        # retried later), so this ends.
+        while pending := store.due_entries(now, limit=config.batch_size):
+            fetched: deque[tuple[list[FeedEntry], PageFetch]] = deque()
+            jobs = _fetch_jobs(run, config, pending, fetched)
+            batches = -(-len(pending) // config.feed_batch_size)
+            for prepared in run.prepared(prepare_items_task, jobs, batches=batches):
+                batch, pages = fetched.popleft()
+                result, rejections = run.commit(prepared)
+                _mark(store, batch, pages, rejections, config.fetch_retry_delay)
+                log.info(
+                    "pages: %d fetched, %d stored, %d already known, %d refused, %d to retry",
+                    len(pages.loaded.items),
+                    len(result.new_ids),
+                    len(result.known_ids),
+                    len(rejections),
+                    len(pages.retry),
+                )
         return run.finish(feeds=dict(outcome))
+
+
+def _fetch_jobs(
+    run: PipelineRun,
+    config: PipelineConfig,
+    pending: list[FeedEntry],
+    fetched: deque[tuple[list[FeedEntry], PageFetch]],
+) -> Iterator[dict[str, object]]:
+    """Fetch pages a small batch at a time, each batch's prepare parameters as it is fetched.
+
+    Small batches, so a new story alerts without waiting for the rest; the run pulls the next
+    batch (fetching it) while workers prepare the ones before.
+    """
+    for batch in batched(pending, config.feed_batch_size):
+        with run.clock.stage("fetch-pages", len(batch)):
+            pages = fetch_pages_task(config.fetch, batch)
+        fetched.append((batch, pages))
+        yield {"loaded": pages.loaded, "config": config.prepare}
+
+
+def _mark(
+    store: FeedStore,
+    batch: list[FeedEntry],
+    pages: PageFetch,
+    rejections: list[Rejection],
+    retry_delay: float,
+) -> None:
+    """Record each page of a batch as stored, refused, or to fetch again later."""
+    refused = {r.source: r.reason for r in rejections}
+    retry = {url for url, _, _ in pages.retry}
+    later = datetime.now(UTC)
+    store.mark_entries(
+        stored=[e.url for e in batch if e.url not in refused and e.url not in retry],
+        failed=[(url, reason, None) for url, reason in refused.items()]
+        + [
+            (url, reason, later + timedelta(seconds=wait or retry_delay))
+            for url, reason, wait in pages.retry
+        ],
+    )

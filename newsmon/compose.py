@@ -15,11 +15,11 @@ from connectors.email import SmtpConfig
 from connectors.fetch import FetchConfig
 from connectors.webhook import WebhookConfig
 from enrich.dedup import DedupParams
-from enrich.entities import EntityTagger, ner_for, tagger_for
-from enrich.ner import NerTagger
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.delivery import RetryPolicy
 from newsmon.errors import StoreError
+from newsmon.prepare import EntityConfig, PrepareConfig
+from newsmon.runner_spec import RunnerSpec, parse_runner_spec
 from newsmon.settings import Settings
 from newsmon.store.base import Store
 
@@ -46,28 +46,14 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class EntityConfig:
-    """The gazetteer and the optional NER model."""
-
-    gazetteer: Path | None
-    ner_model: Path | None
-    ner_batch_size: int
-
-    def taggers(self) -> tuple[EntityTagger, NerTagger | None]:
-        """The gazetteer tagger and the NER tagger (None without a model), built once each."""
-        return tagger_for(self.gazetteer), ner_for(self.ner_model, self.ner_batch_size)
-
-
-@dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """Everything one ingestion run needs, for its flow and every task it submits."""
 
     store: StoreConfig
     batch_size: int
-    max_file_bytes: int
-    boilerplate_rules: Path | None
-    entities: EntityConfig
-    dedup: DedupParams
+    feed_batch_size: int
+    task_runner: RunnerSpec
+    prepare: PrepareConfig
     alerts: AlertConfig
     elasticsearch: ElasticsearchConfig | None
     fetch: FetchConfig
@@ -100,6 +86,16 @@ def dedup_params(settings: Settings) -> DedupParams:
 def entity_config(settings: Settings) -> EntityConfig:
     """The gazetteer and NER model the settings name."""
     return EntityConfig(settings.gazetteer, settings.ner_model, settings.ner_batch_size)
+
+
+def prepare_config(settings: Settings) -> PrepareConfig:
+    """What preparing a batch needs, from the settings."""
+    return PrepareConfig(
+        max_file_bytes=settings.max_file_bytes,
+        boilerplate_rules=settings.boilerplate_rules,
+        entities=entity_config(settings),
+        dedup=dedup_params(settings),
+    )
 
 
 def es_config(settings: Settings) -> ElasticsearchConfig | None:
@@ -180,10 +176,9 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
     return PipelineConfig(
         store=store_config(settings),
         batch_size=settings.batch_size,
-        max_file_bytes=settings.max_file_bytes,
-        boilerplate_rules=settings.boilerplate_rules,
-        entities=entity_config(settings),
-        dedup=dedup_params(settings),
+        feed_batch_size=settings.feed_batch_size,
+        task_runner=parse_runner_spec(settings.task_runner),
+        prepare=prepare_config(settings),
         alerts=alert_config(settings),
         elasticsearch=es_config(settings),
         fetch=fetch_config(settings),

@@ -106,13 +106,15 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """An article with what dedup needs: shingles, MinHash signature and LSH band keys.
+    """An article with what dedup needs: shingle count, MinHash signature and LSH band keys.
 
-    Texts too short to compare fairly have no signature and no band keys.
+    Texts too short to compare fairly have no signature and no band keys. The shingles
+    themselves are not kept: they are many times the text's size, and are recomputed from
+    the text for the rare exact check (a batch crosses processes without them).
     """
 
     article: Article
-    shingles: frozenset[str]
+    shingle_count: int
     band_keys: tuple[int, ...]
     signature: bytes = b""
 

@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from newsmon.allow_list import parse_allow_list
+from newsmon.runner_spec import parse_runner_spec
 
 CONFIG_FILE_ENV = "NEWSMON_CONFIG"
 
@@ -38,7 +39,16 @@ class Settings(BaseSettings):
         description="Store: an SQLite file, created with its folder on first use.",
     )
     batch_size: PositiveInt = Field(
-        default=500, description="Documents per batch; each stage runs once per batch."
+        default=500, description="Documents per batch of files; each stage runs once per batch."
+    )
+    feed_batch_size: PositiveInt = Field(
+        default=50,
+        description="Story pages per batch of a feed poll: small, so a new story alerts soon.",
+    )
+    task_runner: str = Field(
+        default="processes",
+        description="Where batches are prepared side by side: threads[:N], processes[:N] "
+        "(default: one process per core), dask (a local cluster) or dask://host:port.",
     )
     max_file_bytes: PositiveInt = Field(
         default=20 * 1024 * 1024,
@@ -184,6 +194,12 @@ class Settings(BaseSettings):
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."
     )
+
+    @field_validator("task_runner")
+    @classmethod
+    def _known_task_runner(cls, value: str) -> str:
+        parse_runner_spec(value)
+        return value
 
     @field_validator("db", mode="before")
     @classmethod

@@ -1,13 +1,15 @@
-"""Batch helpers: split a stream into batches; run a per-item function, rejecting failures."""
+"""Batch helpers: batches of a stream, a per-item function that rejects failures, stage times."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from newsmon.errors import RejectedInput
-from newsmon.records import Rejection, StageOutput
+from newsmon.records import Rejection, StageOutput, StageTiming
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +48,28 @@ def batched(items: Iterable[In], size: int) -> Iterator[list[In]]:
             batch = []
     if batch:
         yield batch
+
+
+class Clock:
+    """Time and item counts per stage, summed over batches (and over workers)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.items: dict[str, int] = {}
+
+    @contextmanager
+    def stage(self, name: str, n_in: int) -> Iterator[None]:
+        """Time the block as part of a stage that took n_in items."""
+        start = time.perf_counter()
+        yield
+        self.add([StageTiming(name, time.perf_counter() - start, n_in)])
+
+    def add(self, timings: Iterable[StageTiming]) -> None:
+        """Add timings measured elsewhere (a batch prepared by a worker)."""
+        for t in timings:
+            self.seconds[t.stage] = self.seconds.get(t.stage, 0.0) + t.seconds
+            self.items[t.stage] = self.items.get(t.stage, 0) + t.items_in
+
+    def timings(self) -> list[StageTiming]:
+        """Per-stage totals, in the order the stages first ran."""
+        return [StageTiming(s, self.seconds[s], self.items[s]) for s in self.seconds]

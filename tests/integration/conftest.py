@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from es_emulator import emulator_template, start_emulator, stop_process
 from peers import ElasticsearchTarget, prefect_server
+from prefect.context import refresh_global_settings_context
 from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -30,7 +31,10 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Prefect server for the suite: in-process flows and `newsmon` subprocesses use it."""
     with prefect_server(tmp_path_factory.mktemp("prefect-server")) as url:
         os.environ["PREFECT_API_URL"] = url
-        # Prefect read its settings when imported; in-process flows need them overridden too.
+        # Prefect read its settings when imported; in-process flows need them overridden too,
+        # and so do threads with no settings of their own (a process pool's message
+        # forwarder), which read the process-wide ones.
+        refresh_global_settings_context()
         EventsWorker.drain_all()
         try:
             with temporary_settings(updates={PREFECT_API_URL: url}):
@@ -38,6 +42,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         finally:
             EventsWorker.drain_all()
             os.environ.pop("PREFECT_API_URL", None)
+            refresh_global_settings_context()
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,7 @@ def test_band_keys_are_the_same_in_every_fingerprinter(seeds: Path) -> None:
     keys = first.fingerprint(article).band_keys
     assert keys == second.fingerprint(article).band_keys
     assert len(keys) == first.bands and first.bands * first.rows <= PARAMS.num_perm
-    assert first.layout == second.layout == "word3:xxh32:perm128:seed1:37x3"
+    assert first.layout == second.layout == "word3:w20000:xxh32:perm128:seed1:37x3"
 
 
 def test_headline_only_texts_are_never_linked(tmp_path: Path) -> None:

@@ -24,6 +24,8 @@ from newsmon.store.sqlite.connection import (
 )
 
 LAYOUT_KEY = "dedup_layout"
+# Documents read per band key: the oldest few copies stand for a story copied many times.
+_PER_KEY = 16
 
 
 def _fts_phrase(term: str) -> str:
@@ -59,7 +61,7 @@ class SQLiteArticles(SQLiteDatabase):
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES (?, ?)", (LAYOUT_KEY, layout))
             elif row[0] != layout:
-                has_keys = self._db.execute("SELECT 1 FROM lsh_bands LIMIT 1").fetchone()
+                has_keys = self._db.execute("SELECT 1 FROM lsh_keys LIMIT 1").fetchone()
                 if has_keys:
                     raise StoreError(
                         f"{self.path}: dedup settings changed (stored band layout {row[0]},"
@@ -105,16 +107,25 @@ class SQLiteArticles(SQLiteDatabase):
         return StoreResult(new_ids=new_ids, known_ids=known_ids)
 
     def _add_band_keys(self, fp: Fingerprint) -> None:
+        if not fp.band_keys:
+            return
+        doc = self._db.execute(
+            "INSERT INTO dedup_docs (article_id, minhash, shingle_count) VALUES (?, ?, ?)"
+            " ON CONFLICT (article_id) DO UPDATE SET"
+            " minhash = excluded.minhash, shingle_count = excluded.shingle_count"
+            " RETURNING doc",
+            (fp.article.id, fp.signature, fp.shingle_count),
+        ).fetchone()[0]
         self._db.executemany(
-            "INSERT OR IGNORE INTO lsh_bands (band_key, article_id) VALUES (?, ?)",
-            [(key, fp.article.id) for key in fp.band_keys],
+            "INSERT OR IGNORE INTO lsh_keys (band_key, doc) VALUES (?, ?)",
+            [(key, doc) for key in fp.band_keys],
         )
 
     def _insert(self, fp: Fingerprint, story: StoryLink, run_id: str) -> None:
         a = fp.article
         self._db.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id, minhash, shingle_count)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id, shingle_count)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.id,
                 a.source,
@@ -132,8 +143,7 @@ class SQLiteArticles(SQLiteDatabase):
                 a.author,
                 a.version_of,
                 run_id,
-                fp.signature or None,
-                len(fp.shingles),
+                fp.shingle_count,
             ),
         )
         self._db.execute(
@@ -156,22 +166,33 @@ class SQLiteArticles(SQLiteDatabase):
                 )
 
     def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
-        """Ids sharing band keys with these, most shared keys first, at most limit."""
+        """Ids sharing band keys with these, most shared keys first (then oldest), at most limit.
+
+        Each key contributes its oldest few documents only: a story copied a thousand times
+        is found through its first copies, at the cost of a dozen rows, not a thousand.
+        """
         if not band_keys:
             return []
-        marks = ",".join("?" * len(band_keys))
-        # The index (band_key, article_id) answers this alone; ties are ranked by the caller.
+        per_key = " UNION ALL ".join(
+            [f"SELECT * FROM (SELECT doc FROM lsh_keys WHERE band_key = ? LIMIT {_PER_KEY})"]
+            * len(band_keys)
+        )
         rows = self._db.execute(
-            f"SELECT article_id FROM lsh_bands WHERE band_key IN ({marks})"
-            " GROUP BY article_id ORDER BY count(*) DESC LIMIT ?",
+            f"SELECT d.article_id FROM ({per_key}) AS k JOIN dedup_docs d USING (doc)"
+            " GROUP BY k.doc ORDER BY count(*) DESC, k.doc LIMIT ?",
             (*band_keys, limit),
         )
         return [row[0] for row in rows]
 
     def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
         """For each id: (MinHash signature, shingle count); articles without one are left out."""
-        rows = self._by_ids("minhash, shingle_count", ids)
-        return {i: (bytes(sig), int(n)) for i, (sig, n) in rows.items() if sig is not None}
+        rows = self._rows_in(
+            "SELECT article_id, minhash, shingle_count FROM dedup_docs"
+            " WHERE article_id IN ({marks})",
+            ids,
+        )
+        found = {row[0]: (bytes(row[1]), int(row[2])) for row in rows}
+        return {i: found[i] for i in ids if i in found}
 
     def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """For each id: (normalised text, cluster id)."""
@@ -209,8 +230,9 @@ class SQLiteArticles(SQLiteDatabase):
     def reset_stories(self) -> None:
         """Forget every band key and story link (before recomputing them all)."""
         with self._transaction():
-            self._db.execute("DELETE FROM lsh_bands")
-            self._db.execute("UPDATE articles SET minhash = NULL, shingle_count = NULL")
+            self._db.execute("DELETE FROM lsh_keys")
+            self._db.execute("DELETE FROM dedup_docs")
+            self._db.execute("UPDATE articles SET shingle_count = NULL")
             self._db.execute("DELETE FROM meta WHERE key = ?", (LAYOUT_KEY,))
             self._db.execute(
                 "UPDATE articles SET cluster_id = id, duplicate_of = NULL, similarity = NULL"
@@ -225,13 +247,12 @@ class SQLiteArticles(SQLiteDatabase):
                 story = link(fp)
                 self._db.execute(
                     "UPDATE articles SET cluster_id = ?, duplicate_of = ?, similarity = ?,"
-                    " minhash = ?, shingle_count = ? WHERE id = ?",
+                    " shingle_count = ? WHERE id = ?",
                     (
                         story.cluster_id,
                         story.duplicate_of,
                         story.similarity,
-                        fp.signature or None,
-                        len(fp.shingles),
+                        fp.shingle_count,
                         fp.article.id,
                     ),
                 )

@@ -1,0 +1,150 @@
+"""Throughput benchmark: the whole ingest flow against bare trafilatura, on real pages.
+
+Usage: python bench/throughput_bench.py [--pages 300] [--texts 2000] [--batch 50] [--no-dask]
+
+Pages are the two real Arabic pages in tests/fixtures/html, each copy with a share of the
+words in its text nodes swapped for others from the same page (seeded per copy), so every
+page is a distinct story with the markup, boilerplate and size of the real one. Printed,
+from one run: bare single-core `trafilatura.extract` over the pages; the `ingest-files` flow
+over the same pages on the default task runner (run time as the flow records it, and with
+Prefect's start-up); their ratio; the flow over plain-text stories made the same way from
+the seeds; and the same page ingest on a local Dask cluster, with whether it stored the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import trafilatura
+
+ROOT = Path(__file__).resolve().parent.parent
+_TEXT_NODE = re.compile(r">([^<>]*[\u0600-\u06ff][^<>]*)<")
+
+
+def _swap_words(text: str, vocabulary: list[str], rng: random.Random, share: float) -> str:
+    return " ".join(w if rng.random() > share else rng.choice(vocabulary) for w in text.split(" "))
+
+
+def _swapper(
+    vocabulary: list[str], rng: random.Random, share: float
+) -> Callable[[re.Match[str]], str]:
+    return lambda m: ">" + _swap_words(m.group(1), vocabulary, rng, share) + "<"
+
+
+def make_pages(folder: Path, count: int, share: float = 0.5) -> int:
+    """Write `count` distinct pages made from the real ones; returns bytes written."""
+    sources = [
+        (ROOT / "tests/fixtures/html" / n).read_text("utf-8")
+        for n in ("assabah.html", "cnn_arabic.html")
+    ]
+    written = 0
+    for n in range(count):
+        rng = random.Random(n)
+        page = sources[n % len(sources)]
+        vocabulary = sorted({w for node in _TEXT_NODE.findall(page) for w in node.split()})
+        data = _TEXT_NODE.sub(_swapper(vocabulary, rng, share), page)
+        path = folder / f"page-{n:05d}.html"
+        path.write_text(data, "utf-8")
+        written += path.stat().st_size
+    return written
+
+
+def make_texts(folder: Path, count: int, share: float = 0.5) -> int:
+    """Write `count` distinct plain-text stories made from the seeds; returns bytes written."""
+    seeds = [p.read_text("utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
+    vocabulary = sorted({w for text in seeds for w in text.split()})
+    written = 0
+    for n in range(count):
+        rng = random.Random(-n - 1)
+        lines = [
+            _swap_words(line, vocabulary, rng, share) for line in seeds[n % len(seeds)].splitlines()
+        ]
+        path = folder / f"story-{n:05d}.txt"
+        path.write_text("\n".join(lines), "utf-8")
+        written += path.stat().st_size
+    return written
+
+
+def bare_extract(folder: Path) -> float:
+    """Seconds for plain trafilatura.extract over every page, one core."""
+    pages = [p.read_text("utf-8") for p in sorted(folder.glob("*.html"))]
+    start = time.perf_counter()
+    for page in pages:
+        trafilatura.extract(page)
+    return time.perf_counter() - start
+
+
+def run_flow(folder: Path, db: Path, batch: int, runner: str) -> tuple[float, float, int]:
+    """The ingest flow once: (seconds the run recorded, seconds with start-up, stored)."""
+    from flows.ingest import ingest_files
+    from newsmon.compose import pipeline_config
+    from newsmon.settings import Settings
+
+    settings = Settings(db=str(db), batch_size=batch, task_runner=runner)
+    start = time.perf_counter()
+    summary = ingest_files([str(folder)], pipeline_config(settings))
+    return summary.seconds, time.perf_counter() - start, summary.stored
+
+
+def stories(db: Path) -> list[tuple[str, str, str]]:
+    """Each stored article's file name, id and story, for comparing two runs."""
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT source, id, cluster_id FROM articles ORDER BY source").fetchall()
+    con.close()
+    return [(Path(source).name, i, c) for source, i, c in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--texts", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--runner", default="processes")
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+    with tempfile.TemporaryDirectory(prefix="newsmon-throughput-") as tmp:
+        pages, texts = Path(tmp) / "pages", Path(tmp) / "texts"
+        pages.mkdir()
+        texts.mkdir()
+        size = make_pages(pages, args.pages)
+        each = size / args.pages / 1024
+        print(f"pages: {args.pages} distinct, {each:.0f} KB each; {os.cpu_count()} cores")
+        bare = bare_extract(pages)
+        print(f"bare trafilatura.extract, 1 core: {bare:.1f} s ({args.pages / bare:.1f} pages/s)")
+        run_s, total_s, stored = run_flow(pages, Path(tmp) / "pages.db", args.batch, args.runner)
+        print(
+            f"ingest-files ({args.runner}, batch {args.batch}): {stored} stored in {run_s:.1f} s"
+            f" ({args.pages / run_s:.1f} pages/s; {total_s:.1f} s with Prefect start-up)"
+        )
+        print(f"ratio pipeline / bare extraction: {run_s / bare:.2f}x")
+
+        count = make_texts(texts, args.texts)
+        t_run, _, t_stored = run_flow(texts, Path(tmp) / "texts.db", 500, args.runner)
+        print(
+            f"plain text: {args.texts} stories ({count / args.texts / 1024:.1f} KB each),"
+            f" {t_stored} stored in {t_run:.1f} s ({args.texts / t_run:.0f} stories/s)"
+        )
+
+        if not args.no_dask:
+            d_run, _, d_stored = run_flow(pages, Path(tmp) / "dask.db", args.batch, "dask")
+            same = stories(Path(tmp) / "dask.db") == stories(Path(tmp) / "pages.db")
+            print(
+                f"dask (local cluster): {d_stored} stored in {d_run:.1f} s"
+                f" ({args.pages / d_run:.1f} pages/s); same stories and ids as above: {same}"
+            )
+
+
+if __name__ == "__main__":
+    main()
