@@ -65,3 +65,48 @@ def test_a_store_from_before_entities_is_migrated_and_can_be_retagged(tmp_path: 
     assert [t.id for t in next(store.iter_articles()).entities] == ["Q7747"]
     latest = len(list(migrations.glob("*.sql")))
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == latest
+
+
+def test_band_keys_of_a_version_7_store_move_to_the_compact_tables(
+    tmp_path: Path, seeds: Path
+) -> None:
+    """A story stored before migration 0008 (keys in lsh_bands, signature on the article row)
+    is still found by a copy read afterwards, with no `dedup rebuild`."""
+    path = tmp_path / "v7.db"
+    migrations = Path(__file__).resolve().parents[2] / "newsmon" / "store" / "migrations"
+    params = DedupParams()
+    text = (seeds / "002_78f173c836337b59.txt").read_text("utf-8")
+    at = datetime(2026, 11, 21, tzinfo=UTC)
+    original = build_article(CleanItem("a.txt", "عنوان", text, "utf-8"), at)
+    fp = fingerprinter_for(params).fingerprint(original)
+    old = sqlite3.connect(path)
+    for name in sorted(p.name for p in migrations.glob("000[1-7]_*.sql")):
+        old.executescript((migrations / name).read_text("utf-8"))
+    old.execute(
+        "INSERT INTO articles (id, source, title, text, text_norm, lang, encoding, ingested_at,"
+        " run_id, cluster_id, minhash, shingle_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (original.id, "a.txt", "عنوان", text, original.text_norm, "ar", "utf-8",
+         at.isoformat(), "r", original.id, fp.signature, fp.shingle_count),
+    )  # fmt: skip
+    old.executemany("INSERT INTO lsh_bands VALUES (?, ?)", [(k, original.id) for k in fp.band_keys])
+    old_layout = fingerprinter_for(params).layout.replace(f"w{params.max_words}:", "")
+    old.execute("INSERT INTO meta VALUES ('dedup_layout', ?)", (old_layout,))
+    old.execute("PRAGMA user_version = 7")
+    old.commit()
+    old.close()
+
+    store = _store(path)
+    paragraphs = text.split("\n")
+    copy_text = "\n".join([*paragraphs[:3], "اقرأ أيضا: قمة بريكس المقبلة"])
+    copy = build_article(CleanItem("b.txt", "عنوان", copy_text, "utf-8"), at)
+    run = store.begin_run([])
+    result = store_stories(store, [fingerprinter_for(params).fingerprint(copy)], run, params)
+    assert result.new_ids == [copy.id]
+    stored = {a.id: a for a in store.iter_articles()}
+    assert (stored[copy.id].cluster_id, stored[copy.id].duplicate_of) == (original.id, original.id)
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM lsh_keys").fetchone()[0] == 2 * len(fp.band_keys)
+    assert db.execute("SELECT count(*) FROM articles WHERE minhash IS NOT NULL").fetchone() == (0,)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "lsh_bands" not in tables
