@@ -178,7 +178,7 @@ class PipelineRun:
         """The run's task runner, started on first use; `batches` caps a local pool's size."""
         if self._runner is None:
             runner = task_runner_for(self.config.task_runner, batches)
-            self._resources.enter_context(workers_share_api(self.config.task_runner))
+            self._resources.enter_context(workers_share_api(runner))
             self._runner = self._resources.enter_context(runner)
         return self._runner
 

@@ -24,12 +24,11 @@ def task_runner_for(spec: RunnerSpec, batches: int | None = None) -> TaskRunner[
 
         if spec.address:
             return DaskTaskRunner(address=spec.address)
-        workers = spec.workers or spec.worker_count()
         return DaskTaskRunner(
             cluster_class="distributed.LocalCluster",
             # One thread per worker process: the stages hold the GIL.
             cluster_kwargs={
-                "n_workers": workers,
+                "n_workers": spec.worker_count(),
                 "threads_per_worker": 1,
                 "dashboard_address": None,
             },
@@ -44,13 +43,13 @@ def task_runner_for(spec: RunnerSpec, batches: int | None = None) -> TaskRunner[
 
 
 @contextmanager
-def workers_share_api(spec: RunnerSpec) -> Iterator[None]:
+def workers_share_api(runner: TaskRunner[Any]) -> Iterator[None]:
     """Point other processes' task runs at this run's Prefect API, even an ephemeral one.
 
     Without a server URL the flow runs on a temporary server of its own; a worker process
     told nothing would start another (seconds each) and record its task runs there, lost.
     """
-    if spec.kind == "threads" or get_current_settings().api.url:
+    if isinstance(runner, ThreadPoolTaskRunner) or get_current_settings().api.url:
         yield
         return
     from prefect.server.api.server import SubprocessASGIServer

@@ -18,7 +18,9 @@ INSERT INTO lsh_keys (band_key, doc)
     SELECT b.band_key, d.doc FROM lsh_bands b JOIN dedup_docs d ON d.article_id = b.article_id;
 
 DROP TABLE lsh_bands;
-UPDATE articles SET minhash = NULL;
+-- Kept once, in dedup_docs.
+ALTER TABLE articles DROP COLUMN minhash;
+ALTER TABLE articles DROP COLUMN shingle_count;
 
 -- Texts are now shingled up to their first 20,000 words. Keys stored under the old layout are
 -- the same for every shorter text (nearly all news), so the old layout is renamed rather

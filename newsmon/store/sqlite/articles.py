@@ -124,8 +124,8 @@ class SQLiteArticles(SQLiteDatabase):
     def _insert(self, fp: Fingerprint, story: StoryLink, run_id: str) -> None:
         a = fp.article
         self._db.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id, shingle_count)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.id,
                 a.source,
@@ -143,7 +143,6 @@ class SQLiteArticles(SQLiteDatabase):
                 a.author,
                 a.version_of,
                 run_id,
-                fp.shingle_count,
             ),
         )
         self._db.execute(
@@ -186,13 +185,8 @@ class SQLiteArticles(SQLiteDatabase):
 
     def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
         """For each id: (MinHash signature, shingle count); articles without one are left out."""
-        rows = self._rows_in(
-            "SELECT article_id, minhash, shingle_count FROM dedup_docs"
-            " WHERE article_id IN ({marks})",
-            ids,
-        )
-        found = {row[0]: (bytes(row[1]), int(row[2])) for row in rows}
-        return {i: found[i] for i in ids if i in found}
+        rows = self._by_ids("minhash, shingle_count", ids, table="dedup_docs", key="article_id")
+        return {i: (bytes(sig), int(n)) for i, (sig, n) in rows.items()}
 
     def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """For each id: (normalised text, cluster id)."""
@@ -232,7 +226,6 @@ class SQLiteArticles(SQLiteDatabase):
         with self._transaction():
             self._db.execute("DELETE FROM lsh_keys")
             self._db.execute("DELETE FROM dedup_docs")
-            self._db.execute("UPDATE articles SET shingle_count = NULL")
             self._db.execute("DELETE FROM meta WHERE key = ?", (LAYOUT_KEY,))
             self._db.execute(
                 "UPDATE articles SET cluster_id = id, duplicate_of = NULL, similarity = NULL"
@@ -246,13 +239,12 @@ class SQLiteArticles(SQLiteDatabase):
             for fp in fingerprints:
                 story = link(fp)
                 self._db.execute(
-                    "UPDATE articles SET cluster_id = ?, duplicate_of = ?, similarity = ?,"
-                    " shingle_count = ? WHERE id = ?",
+                    "UPDATE articles SET cluster_id = ?, duplicate_of = ?, similarity = ?"
+                    " WHERE id = ?",
                     (
                         story.cluster_id,
                         story.duplicate_of,
                         story.similarity,
-                        fp.shingle_count,
                         fp.article.id,
                     ),
                 )

@@ -156,8 +156,12 @@ class SQLiteDatabase:
             row[0] for row in self._rows_in("SELECT id FROM articles WHERE id IN ({marks})", ids)
         }
 
-    def _by_ids(self, columns: str, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-        rows = self._rows_in(f"SELECT id, {columns} FROM articles WHERE id IN ({{marks}})", ids)
+    def _by_ids(
+        self, columns: str, ids: Sequence[str], table: str = "articles", key: str = "id"
+    ) -> dict[str, tuple[Any, ...]]:
+        rows = self._rows_in(
+            f"SELECT {key}, {columns} FROM {table} WHERE {key} IN ({{marks}})", ids
+        )
         found = {row[0]: tuple(row[1:]) for row in rows}
         # In the order asked for: callers pass candidates best first.
         return {i: found[i] for i in ids if i in found}
