@@ -42,6 +42,7 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/throughput_bench.py
+	$(BIN)/python bench/memory_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/dedup_bench.py
 	$(BIN)/python bench/entities_bench.py

@@ -9,6 +9,11 @@ from one run: bare single-core `trafilatura.extract` over the pages; the `ingest
 over the same pages on the default task runner (run time as the flow records it, and with
 Prefect's start-up); their ratio; the flow over plain-text stories made the same way from
 the seeds; and the same page ingest on a local Dask cluster, with whether it stored the same.
+
+A run's time includes starting its worker processes (each imports Prefect, trafilatura and
+the taggers, and warms dateparser: seconds, once per worker). The flow also runs over twice
+the pages (and texts); the difference between the two runs, per extra input, is the cost of
+a page once the workers are up, which is what a long backfill pays.
 """
 
 from __future__ import annotations
@@ -128,13 +133,31 @@ def main() -> None:
             f"ingest-files ({args.runner}, batch {args.batch}): {stored} stored in {run_s:.1f} s"
             f" ({args.pages / run_s:.1f} pages/s; {total_s:.1f} s with Prefect start-up)"
         )
-        print(f"ratio pipeline / bare extraction: {run_s / bare:.2f}x")
+        print(f"ratio pipeline / bare extraction, whole run: {run_s / bare:.2f}x")
+        double = Path(tmp) / "pages2"
+        double.mkdir()
+        make_pages(double, 2 * args.pages)
+        run2_s, _, _ = run_flow(double, Path(tmp) / "pages2.db", args.batch, args.runner)
+        per_page = (run2_s - run_s) / args.pages
+        print(
+            f"  {2 * args.pages} pages in {run2_s:.1f} s: {1000 * per_page:.1f} ms per extra page"
+            f" against bare {1000 * bare / args.pages:.1f} ms;"
+            f" ratio once workers are up: {per_page * args.pages / bare:.2f}x"
+        )
 
         count = make_texts(texts, args.texts)
         t_run, _, t_stored = run_flow(texts, Path(tmp) / "texts.db", 500, args.runner)
         print(
             f"plain text: {args.texts} stories ({count / args.texts / 1024:.1f} KB each),"
             f" {t_stored} stored in {t_run:.1f} s ({args.texts / t_run:.0f} stories/s)"
+        )
+        texts2 = Path(tmp) / "texts2"
+        texts2.mkdir()
+        make_texts(texts2, 2 * args.texts)
+        t2_run, _, _ = run_flow(texts2, Path(tmp) / "texts2.db", 500, args.runner)
+        print(
+            f"  {2 * args.texts} stories in {t2_run:.1f} s:"
+            f" {args.texts / (t2_run - t_run):.0f} stories/s once workers are up"
         )
 
         if not args.no_dask:

@@ -29,7 +29,8 @@ def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
     url, published_at, title, body = item.url, item.published_at, item.title, item.body
     author = item.author
     if item.content_type is ContentType.HTML:
-        page = extract_page(body, url=url, title=title)
+        dated = published_at is not None and not item.metadata_is_fallback
+        page = extract_page(body, url=url, title=title, dated=dated)
         body = page.text
         url = url or page.url
         if item.metadata_is_fallback:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import trafilatura
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
 
 from enrich.boilerplate import line_key
@@ -46,6 +49,12 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
 
 
+def _text_date(tree: HtmlElement, url: str | None) -> str | None:
+    """The date htmldate finds in the page's visible text, for a page whose markup has none."""
+    found = find_date(tree, url=url, **set_date_params(extensive=True))
+    return found if isinstance(found, str) else None
+
+
 def _is_flash(text: str, headline: str | None) -> bool:
     """Whether a short text is its headline: the page is a one-sentence flash, not an index.
 
@@ -64,10 +73,13 @@ def _is_flash(text: str, headline: str | None) -> bool:
     return len(rest) < len(text_key) and len(rest) <= (1 - _FLASH_SHARE) * len(headline_key)
 
 
-def extract_page(html: str, url: str | None = None, title: str | None = None) -> ExtractedPage:
+def extract_page(
+    html: str, url: str | None = None, title: str | None = None, dated: bool = False
+) -> ExtractedPage:
     """Main text (comments off), title, canonical URL and date; rejects pages with no article.
 
-    `title` is the headline a feed gave for the page, if any. The headline loses the site's
+    `title` is the headline a feed gave for the page, if any; `dated` says the caller has the
+    page's date (a feed's), so only the markup is read for one. The headline loses the site's
     name, the author keeps only names, and a lead paragraph beside the body is put back
     (enrich.page_meta).
     """
@@ -76,8 +88,15 @@ def extract_page(html: str, url: str | None = None, title: str | None = None) ->
         raise RejectedInput("no article text found in the HTML page (unparsable HTML)")
     # What page_meta needs is read before trafilatura gets the tree: it parses nothing again.
     page_headings, lead = headings(tree), lead_candidate(tree)
+    # Dates from markup first (meta tags, JSON-LD, time elements, the URL). htmldate's search
+    # of the visible text costs four times as much, and where the markup has a date it may
+    # pick a worse one (the assabah test page, of 2019-02-08: its date widget, 2020-02-19).
     document = trafilatura.bare_extraction(
-        tree, url=url, include_comments=False, with_metadata=True
+        tree,
+        url=url,
+        include_comments=False,
+        with_metadata=True,
+        date_extraction_params=set_date_params(extensive=False),
     )
     if isinstance(document, dict):  # only with as_dict=True, which we never pass
         raise TypeError("trafilatura returned a dict")
@@ -99,6 +118,8 @@ def extract_page(html: str, url: str | None = None, title: str | None = None) ->
         text=text,
         title=page_title or None,
         url=document.url or url,
-        published_at=_parse_date(document.date),
+        published_at=_parse_date(
+            document.date or (None if dated else _text_date(tree, document.url or url))
+        ),
         author=clean_author(document.author, names),
     )

@@ -7,8 +7,10 @@ import py3langid
 UNDETERMINED = "und"
 # Below this many characters the identifier's answer is a guess.
 _MIN_CHARS = 20
-# langid's cost grows with length; 1,500 characters of news prose decide the language.
-_SAMPLE_CHARS = 1500
+# langid walks the UTF-8 bytes in Python, so its cost grows with length: 400 characters of
+# news prose (60-odd words) gave the same answer as 1,500 on all 105 real and fixture texts,
+# at a quarter of the cost.
+_SAMPLE_CHARS = 400
 
 
 def detect_language(text: str) -> str:

@@ -180,14 +180,26 @@ def lead_candidate(tree: HtmlElement) -> str | None:
     best: str | None = None
     body = tree.find("body")
     for element in (body if body is not None else tree).iter("p", "div"):
-        content = " ".join(element.text_content().split())
-        if best is not None and len(content) >= len(best):
+        # A bounded head tests the prefix: the text of a whole page-wide div is only read
+        # when it starts with the description.
+        if not line_key(_head(element, 4 * _LEAD_PREFIX_CHARS)).startswith(prefix):
             continue
-        # The key of a bounded head is enough to test the prefix; whole subtrees are not keyed.
-        head = line_key(content[: 4 * _LEAD_PREFIX_CHARS])
-        if head.startswith(prefix) and not _in_chrome(element):
+        content = " ".join(element.text_content().split())
+        if (best is None or len(content) < len(best)) and not _in_chrome(element):
             best = content
     return best
+
+
+def _head(element: HtmlElement, chars: int) -> str:
+    """About the first `chars` characters of an element's text, spaces folded."""
+    parts: list[str] = []
+    size = 0
+    for piece in element.itertext():
+        parts.append(piece)
+        size += len(piece)
+        if size >= chars:
+            break
+    return " ".join("".join(parts).split())[:chars]
 
 
 def missing_lead(lead: str | None, text: str) -> str | None:

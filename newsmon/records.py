@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from operator import attrgetter
+from typing import Any, Generic, TypeVar
+
+C = TypeVar("C", bound=type)
+
+
+def pickled_by_fields(cls: C) -> C:
+    """Pickle a frozen slotted dataclass as (class, field values).
+
+    Batches cross processes by pickle. The state methods dataclasses gives slotted classes
+    call fields() for every object loaded, which made unpickling a batch cost more than
+    preparing it; rebuilding through __init__ is several times faster.
+    """
+    values = attrgetter(*(f.name for f in fields(cls)))
+
+    def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment]
+    return cls
 
 
 class ContentType(StrEnum):
@@ -15,6 +34,7 @@ class ContentType(StrEnum):
     HTML = "text/html"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RawItem:
     """Bytes as loaded from a source, before any decoding."""
@@ -59,6 +79,7 @@ class CleanItem:
     author: str | None = None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Mention:
     """Where an entity is named: character offsets into the article's `field`, end exclusive."""
@@ -69,6 +90,7 @@ class Mention:
     field: str = "text"  # "text" or "title"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class EntityTag:
     """One entity a story names, with every place it names it."""
@@ -79,6 +101,7 @@ class EntityTag:
     mentions: tuple[Mention, ...]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Article:
     """A stored story: original clean text plus its normalised form."""
@@ -104,6 +127,7 @@ class Article:
     entities: tuple[EntityTag, ...] = ()
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """An article with what dedup needs: shingle count, MinHash signature and LSH band keys.
@@ -138,6 +162,7 @@ class StoryCopies:
     sources: list[str]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """An input that a stage refused, with the reason in words a user can act on."""
@@ -166,6 +191,7 @@ class StoreResult:
     known_ids: list[str]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class StageTiming:
     """Wall time one stage spent over a whole run."""
@@ -234,6 +260,7 @@ class SearchHit:
     snippet: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RejectionRecord:
     """A rejection as kept in the store, with the run it belongs to."""
