@@ -115,7 +115,7 @@ def alerts_task(store_at: StoreConfig, config: AlertConfig, run_id: str) -> list
         checked = check_new_stories(store, load_alert_rules(config.rules), config, run_id)
     finally:
         store.close()
-    emit_new_stories(checked.new_stories)
+    emit_new_stories(checked.to_announce(config.story_events))
     return checked.alerts
 
 

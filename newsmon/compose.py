@@ -154,6 +154,7 @@ def alert_config(settings: Settings) -> AlertConfig:
             tuple(settings.alert_backoff), settings.alert_max_attempts, settings.alert_lease_seconds
         ),
         run_retries=settings.alert_run_retries,
+        story_events=settings.story_events,
     )
 
 

@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     alert_run_retries: int = Field(
         default=2, ge=0, description="Delivery retries within one run (Prefect task retries)."
     )
+    story_events: Literal["all", "alerted", "off"] = Field(
+        default="all",
+        description=(
+            "Prefect `newsmon.story.new` events: for every new story, only for stories that"
+            " fired an alert, or none. Each event is work for the Prefect server; a backfill"
+            " of many thousands of files runs faster with `alerted`."
+        ),
+    )
     alert_lease_seconds: PositiveFloat = Field(
         default=300,
         description="How long a claimed delivery is reserved for its sender (crash recovery).",

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from newsmon.alerts.channels import channel_targets
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.rules import AlertRule, matching_rules
-from newsmon.records import AlertRecord, Article, RuleMatch
+from newsmon.records import AlertRecord, AlertState, Article, RuleMatch
 from newsmon.store.base import AlertOutbox
 
 
@@ -22,6 +22,16 @@ class AlertCheck:
     checked: int = 0
     alerts: list[AlertRecord] = field(default_factory=list)
     new_stories: list[Article] = field(default_factory=list)  # first copies, for events
+
+    def to_announce(self, which: str) -> list[Article]:
+        """The new stories to announce as events: `all`, those that fired an alert, or `off`."""
+        if which == "off":
+            return []
+        if which == "alerted":
+            # A throttled match was held back: it alerted nobody.
+            fired = {a.article_id for a in self.alerts if a.state is not AlertState.THROTTLED}
+            return [story for story in self.new_stories if story.id in fired]
+        return self.new_stories
 
 
 def rule_matches(

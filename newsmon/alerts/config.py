@@ -22,3 +22,5 @@ class AlertConfig:
     webhook: WebhookConfig | None
     retry: RetryPolicy
     run_retries: int
+    # Which new stories become `newsmon.story.new` events: all, alerted, off.
+    story_events: str = "all"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from newsmon.alerts.check import AlertCheck
 from newsmon.alerts.rules import DEFAULT_RULES, load_alert_rules, matches
-from newsmon.records import Article, EntityTag, Mention
+from newsmon.records import AlertRecord, AlertState, Article, EntityTag, Mention
 from newsmon.yaml_model import ConfigFileError
 
 
@@ -111,3 +113,17 @@ def test_query_matches_any_spelling_and_clitic_forms(tmp_path: Path) -> None:
     assert matches(rule, _article("وبالغاز", ("Q7747",), title="قوة سيبيريا"))
     assert not matches(rule, _article("خط أنابيب قوة سيبيريا", ("Q7747",)))  # no "gas"
     assert not matches(rule, _article(text, ("Q7747",), lang="en"))
+
+
+@pytest.mark.parametrize(
+    ("which", "announced"), [("all", ["a1", "a2", "a3"]), ("alerted", ["a2"]), ("off", [])]
+)
+def test_story_events_cover_all_new_stories_or_only_alerted_ones(
+    which: str, announced: list[str]
+) -> None:
+    stories = [replace(_article("x", ()), id=i) for i in ("a1", "a2", "a3")]
+    now = datetime.now(UTC)
+    fired = AlertRecord(1, "putin-xi", "a2", "a2", "t", now, "run", AlertState.QUEUED)
+    held = AlertRecord(2, "putin-xi", "a3", "a3", "t", now, "run", AlertState.THROTTLED)
+    check = AlertCheck(checked=3, alerts=[fired, held], new_stories=stories)
+    assert [story.id for story in check.to_announce(which)] == announced
