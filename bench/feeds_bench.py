@@ -1,6 +1,6 @@
 """Feed throughput: entries/s through parse → fetch → the pipeline, the network on loopback.
 
-Usage: python bench/feeds_bench.py [--entries 400] [--hosts 4] [--parse-items 2000]
+Usage: python bench/feeds_bench.py [--entries 400] [--hosts 4] [--parse-items 2000] [--distinct]
 
 Serves --hosts feeds, one per loopback address (127.0.0.1, 127.0.0.2, ...), so per-host
 politeness (one request at a time) still lets hosts be fetched in parallel. The pages are the
@@ -8,12 +8,18 @@ seed stories with their paragraphs shuffled and a numbered line added (distinct 
 with many near-duplicates: the worst case for dedup), in the fixtures' outlet-like markup.
 Prints feedparser's entries/s on one large feed, then runs the real `poll-feeds` flow once
 (Prefect ephemeral mode) and prints its stages and the entries/s of the flow body.
+
+Alerts go to a webhook on loopback. `--distinct` swaps a share of each page's body words, so
+every page is a new Putin–Xi story (its headline, which names both, is kept) and fires the
+shipped rule: the bench then prints, per alert, the time from the page's fetch to the
+webhook's receipt of its alert (median, 95th percentile, worst).
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import json
 import os
 import random
 import tempfile
@@ -23,20 +29,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from connectors.feeds import parse_feed
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = (ROOT / "tests" / "fixtures" / "feeds" / "article.html").read_text("utf-8")
 
 
-def _pages(n: int, seed: int = 7) -> list[tuple[str, bytes]]:
+def _pages(n: int, swap: float, seed: int = 7) -> list[tuple[str, bytes]]:
     rng = random.Random(seed)
     seeds = [p.read_text("utf-8").splitlines() for p in sorted((ROOT / "seeds").glob("*.txt"))]
+    vocabulary = sorted({w for lines in seeds for line in lines[1:] for w in line.split()})
     pages = []
     for i in range(n):
         lines = [line for line in rng.choice(seeds) if line.strip()]
         title, body = lines[0], lines[1:]
         rng.shuffle(body)
+        if swap:
+            body = [
+                " ".join(w if rng.random() > swap else rng.choice(vocabulary) for w in line.split())
+                for line in body
+            ]
         body.insert(0, f"وفي التحديث رقم {i} أفاد مراسلنا بتطورات جديدة.")
         paragraphs = "\n".join(f"<p>{html.escape(line)}</p>" for line in body)
         page = TEMPLATE.replace("{{TITLE}}", html.escape(f"{title} ({i})")).replace(
@@ -59,10 +73,21 @@ def _rss(base: str, items: list[tuple[str, str]]) -> bytes:
     ).encode()
 
 
-def _serve(address: str, routes: dict[str, bytes]) -> ThreadingHTTPServer:
+def _serve(address: str, routes: dict[str, bytes], seen: dict[str, float]) -> ThreadingHTTPServer:
+    """Serve `routes`; `seen` gets each path's last fetch time, and each POST's body."""
+
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen[body.decode("utf-8")] = time.time()
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_GET(self) -> None:
-            body = routes.get(self.path.split("?")[0])
+            path = self.path.split("?")[0]
+            seen[f"http://{self.headers['Host']}{path}"] = time.time()
+            body = routes.get(path)
             self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body or b"")))
@@ -82,9 +107,10 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=400)
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--parse-items", type=int, default=2000)
+    parser.add_argument("--distinct", action="store_true")
     args = parser.parse_args()
 
-    pages = _pages(args.entries)
+    pages = _pages(args.entries, 0.4 if args.distinct else 0.0)
     big = _rss(
         "https://a.example",
         [(t, f"/p/{i}") for i, (t, _) in enumerate(pages)]
@@ -99,10 +125,13 @@ def main() -> None:
     )
 
     servers, feed_lines, allow = [], ["feeds:"], []
+    fetched: dict[str, float] = {}
+    received: dict[str, float] = {}
+    hook = _serve("127.0.0.1", {}, received)
     for h in range(args.hosts):
         routes: dict[str, bytes] = {"/robots.txt": b"User-agent: *\nAllow: /\n"}
         mine = [(i, p) for i, p in enumerate(pages) if i % args.hosts == h]
-        server = _serve(f"127.0.0.{h + 1}", routes)
+        server = _serve(f"127.0.0.{h + 1}", routes, fetched)
         base = f"http://127.0.0.{h + 1}:{server.server_address[1]}"
         for i, (_, body) in mine:
             routes[f"/world/{i}/"] = body
@@ -131,11 +160,13 @@ def main() -> None:
             fetch_allow=tuple(allow),
             fetch_host_delay=0,
             fetch_concurrency=args.hosts,
+            webhook_url=f"http://127.0.0.1:{hook.server_address[1]}/hook",
+            webhook_secret=SecretStr("bench-secret"),
         )
         started = time.perf_counter()
         summary = poll_feeds_flow(pipeline_config(settings))
         wall = time.perf_counter() - started
-    for server in servers:
+    for server in [*servers, hook]:
         server.shutdown()
     print(
         f"poll-feeds: {args.hosts} feeds, {summary.inputs_read} pages read,"
@@ -151,6 +182,17 @@ def main() -> None:
         f" = {summary.inputs_read / summary.seconds:,.1f} entries/s"
         f" (wall with Prefect start-up: {wall:.1f} s)"
     )
+    latencies = sorted(
+        at - fetched[story["url"]]
+        for body, at in received.items()
+        if (story := json.loads(body).get("story")) and story.get("url") in fetched
+    )
+    if latencies:
+        middle, high = latencies[len(latencies) // 2], latencies[int(0.95 * (len(latencies) - 1))]
+        print(
+            f"fetch to webhook: {len(latencies)} alerts, median {middle:.1f} s,"
+            f" 95th percentile {high:.1f} s, worst {latencies[-1]:.1f} s"
+        )
 
 
 if __name__ == "__main__":

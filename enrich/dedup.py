@@ -161,7 +161,12 @@ def estimated_containment(sig_a: bytes, size_a: int, sig_b: bytes, size_b: int) 
     return jaccard * (size_a + size_b) / ((1 + jaccard) * min(size_a, size_b))
 
 
-def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> StoryLink:
+def link_story(
+    fp: Fingerprint,
+    index: DedupIndex,
+    params: DedupParams,
+    shingled: dict[str, frozenset[str]] | None = None,
+) -> StoryLink:
     """Link a new article to the stored copy it most likely duplicates, once confirmed exactly.
 
     LSH candidates come most-shared-bands first. Their signatures estimate containment in
@@ -169,7 +174,8 @@ def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> Story
     128-permutation estimate, so no true copy) are dropped, and the rest are checked
     exactly, best estimate first. The first to pass is the match. The top few candidates are
     looked at first, the rest only when none of those passes: a typical copy costs one
-    signature round and one exact check.
+    signature round and one exact check. `shingled` keeps stored copies' shingles across
+    the calls of one batch: a story syndicated by many outlets is shingled once, not per copy.
     """
     own = StoryLink(cluster_id=fp.article.id)
     if not fp.band_keys:
@@ -193,7 +199,12 @@ def link_story(fp: Fingerprint, index: DedupIndex, params: DedupParams) -> Story
             exact_checks -= 1
             text_norm, cluster_id = index.story_texts([candidate_id])[candidate_id]
             grams = grams or fingerprinter.shingles(fp.article.text_norm)
-            score = containment(grams, fingerprinter.shingles(text_norm))
+            theirs = shingled.get(candidate_id) if shingled is not None else None
+            if theirs is None:
+                theirs = fingerprinter.shingles(text_norm)
+                if shingled is not None:
+                    shingled[candidate_id] = theirs
+            score = containment(grams, theirs)
             if score >= params.min_containment:
                 return StoryLink(cluster_id, duplicate_of=candidate_id, similarity=round(score, 4))
     return own
@@ -248,7 +259,8 @@ def store_stories(
     """Store a batch, linking each new article to its story inside the store's transaction."""
     store.check_layout(fingerprinter_for(params).layout)
     versioned = as_versions(store, fingerprints, params)
-    return store.add_articles(versioned, run_id, lambda fp: link_story(fp, store, params))
+    shingled: dict[str, frozenset[str]] = {}  # freed with the batch
+    return store.add_articles(versioned, run_id, lambda fp: link_story(fp, store, params, shingled))
 
 
 def rebuild_stories(store: Store, params: DedupParams, batch_size: int = 500) -> int:

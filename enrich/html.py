@@ -6,9 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import trafilatura
-from htmldate import find_date
-from lxml.html import HtmlElement
-from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
 
 from enrich.boilerplate import line_key
@@ -20,6 +17,7 @@ from enrich.page_meta import (
     page_clues,
     strip_site_name,
 )
+from enrich.page_metadata import read_metadata
 from newsmon.errors import RejectedInput
 
 # Shorter than a news brief: a section page, a video page with a caption, an error page.
@@ -47,12 +45,6 @@ def _parse_date(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _text_date(tree: HtmlElement, url: str | None) -> str | None:
-    """The date htmldate finds in the page's visible text, for a page whose markup has none."""
-    found = find_date(tree, url=url, **set_date_params(extensive=True))
-    return found if isinstance(found, str) else None
 
 
 def _is_flash(text: str, headline: str | None) -> bool:
@@ -86,40 +78,30 @@ def extract_page(
     tree = load_html(html)
     if tree is None:
         raise RejectedInput("no article text found in the HTML page (unparsable HTML)")
-    # What page_meta needs is read before trafilatura gets the tree: it parses nothing again.
-    page_headings, lead = headings(tree), lead_candidate(tree)
-    # Dates from markup first (meta tags, JSON-LD, time elements, the URL). htmldate's search
-    # of the visible text costs four times as much, and where the markup has a date it may
-    # pick a worse one (the assabah test page, of 2019-02-08: its date widget, 2020-02-19).
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        include_comments=False,
-        with_metadata=True,
-        date_extraction_params=set_date_params(extensive=False),
-    )
+    page_headings = headings(tree)
+    meta = read_metadata(tree, url, dated)
+    document = trafilatura.bare_extraction(tree, url=url, include_comments=False)
     if isinstance(document, dict):  # only with as_dict=True, which we never pass
         raise TypeError("trafilatura returned a dict")
     if document is None or not (document.text or "").strip():
         raise RejectedInput("no article text found in the HTML page")
     text = document.text or ""
-    lead = missing_lead(lead, text)
+    # trafilatura works on a copy of the tree, so the page is still whole here.
+    lead = missing_lead(lead_candidate(tree, unless_in=text), text)
     if lead:
         text = lead + "\n" + text
     words = len(text.split())
-    if words < MIN_ARTICLE_WORDS and not any(_is_flash(text, h) for h in (document.title, title)):
+    if words < MIN_ARTICLE_WORDS and not any(_is_flash(text, h) for h in (meta.title, title)):
         # What is left of a section or index page: menu entries and link titles. A wire flash
         # is short too, but its one sentence is its own headline.
         raise RejectedInput(f"no article text found in the HTML page (only {words} words of text)")
-    clues = page_clues(page_headings, document.sitename, document.hostname)
-    page_title, site_name = strip_site_name((document.title or "").strip(), clues)
+    clues = page_clues(page_headings, meta.sitename, meta.hostname)
+    page_title, site_name = strip_site_name((meta.title or "").strip(), clues)
     names = [*clues.site_names, *([site_name] if site_name else [])]
     return ExtractedPage(
         text=text,
         title=page_title or None,
-        url=document.url or url,
-        published_at=_parse_date(
-            document.date or (None if dated else _text_date(tree, document.url or url))
-        ),
-        author=clean_author(document.author, names),
+        url=meta.url or url,
+        published_at=_parse_date(meta.date),
+        author=clean_author(meta.author, names),
     )

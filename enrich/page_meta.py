@@ -164,18 +164,19 @@ def _description(tree: HtmlElement) -> str | None:
     return None
 
 
-def lead_candidate(tree: HtmlElement) -> str | None:
+def lead_candidate(tree: HtmlElement, unless_in: str | None = None) -> str | None:
     """The paragraph that shows the page's own description, if the page shows it.
 
-    Read before extraction (which may prune the tree): the smallest p or div outside header,
-    footer, navigation and sidebars whose text starts with the description. A description
-    that is no visible paragraph (a site blurb in a meta tag only) gives none.
+    The smallest p or div outside header, footer, navigation and sidebars whose text starts
+    with the description. A description that is no visible paragraph (a site blurb in a meta
+    tag only) gives none; so does one that `unless_in` (the extracted text) already holds.
     """
     description = _description(tree)
     if not description or len(description.split()) < _LEAD_MIN_WORDS:
         return None
     prefix = line_key(description.rstrip(" .…"))[:_LEAD_PREFIX_CHARS]
-    if not prefix:
+    # Usually the extractor kept the lead: the one key of its text saves a walk of the page.
+    if not prefix or (unless_in is not None and prefix in line_key(unless_in)):
         return None
     best: str | None = None
     body = tree.find("body")

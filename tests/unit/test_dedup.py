@@ -12,6 +12,7 @@ from enrich.dedup import (
     Fingerprinter,
     containment,
     fingerprinter_for,
+    link_story,
     rebuild_stories,
     shingles,
     store_stories,
@@ -125,6 +126,25 @@ def test_copies_join_the_first_seen_story(tmp_path: Path, seeds: Path) -> None:
     assert [len(s.copies) for s in stories] == [3]
     assert stories[0].copies[0].id == original.id
     assert 0.7 <= min(c.similarity or 1 for c in stories[0].copies) <= 1.0
+
+
+def test_a_batch_shingles_a_stored_story_once(tmp_path: Path, seeds: Path) -> None:
+    original = _seed_article(seeds, "002_78f173c836337b59.txt")
+    paragraphs = original.text.splitlines()
+    copies = [
+        _article("\n".join(paragraphs[:2]), "cut"),
+        _article("بكين - رويترز: " + "\n".join(paragraphs), "edited"),
+    ]
+    store = _store(tmp_path)
+    _add(store, [original])
+    fingerprinter = fingerprinter_for(PARAMS)
+    shingled: dict[str, frozenset[str]] = {}
+    links = [link_story(fingerprinter.fingerprint(a), store, PARAMS, shingled) for a in copies]
+    assert [link.duplicate_of for link in links] == [original.id, original.id]
+    assert shingled == {original.id: fingerprinter.shingles(original.text_norm)}
+    # Without the batch's cache: the same links.
+    again = [link_story(fingerprinter.fingerprint(a), store, PARAMS) for a in copies]
+    assert again == links
 
 
 def test_dev_set_meets_the_targets(fixtures: Path, tmp_path: Path) -> None:

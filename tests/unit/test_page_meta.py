@@ -76,6 +76,9 @@ def test_lead_beside_the_body_is_put_back() -> None:
     assert missing_lead(lead, _BODY) == _LEAD
     # Already in the text, or no visible paragraph: nothing added.
     assert missing_lead(lead, _LEAD + "\n" + _BODY) is None
+    # A text that already has the lead: the page is not searched for it.
+    assert lead_candidate(fromstring(html), unless_in=_LEAD + "\n" + _BODY) is None
+    assert lead_candidate(fromstring(html), unless_in=_BODY) == lead
     blurb = "موقع إخباري يتناول الشؤون اللبنانية والعربية والدولية على مدار الساعة كل يوم"
     blurb_page = _LEAD_PAGE.format(desc=blurb, lead=_LEAD, body=_BODY).replace(
         f"<nav><p>{blurb} في القائمة</p></nav>", ""
