@@ -86,7 +86,7 @@ def _serve(address: str, routes: dict[str, bytes], seen: dict[str, float]) -> Th
 
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
-            seen[f"http://{self.headers['Host']}{path}"] = time.time()
+            seen[f"{self.headers['Host']}{path}"] = time.time()
             body = routes.get(path)
             self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -182,15 +182,18 @@ def main() -> None:
         f" = {summary.inputs_read / summary.seconds:,.1f} entries/s"
         f" (wall with Prefect start-up: {wall:.1f} s)"
     )
-    latencies = sorted(
-        at - fetched[story["url"]]
+    # Stored URLs are canonical (https); the fetch log has host and path.
+    alerted = [
+        (at, str(story.get("url") or "").split("://", 1)[-1])
         for body, at in received.items()
-        if (story := json.loads(body).get("story")) and story.get("url") in fetched
-    )
+        if (story := json.loads(body).get("story"))
+    ]
+    latencies = sorted(at - fetched[where] for at, where in alerted if where in fetched)
     if latencies:
         middle, high = latencies[len(latencies) // 2], latencies[int(0.95 * (len(latencies) - 1))]
         print(
-            f"fetch to webhook: {len(latencies)} alerts, median {middle:.1f} s,"
+            f"fetch to webhook: {len(latencies)} of {len(alerted)} alerts matched to their"
+            f" page's fetch; median {middle:.1f} s,"
             f" 95th percentile {high:.1f} s, worst {latencies[-1]:.1f} s"
         )
 
