@@ -34,7 +34,9 @@ from newsmon.compose import PipelineConfig, StoreConfig
 from newsmon.errors import ExternalError, StoreError
 from newsmon.prepare import PrepareConfig, PreparedBatch, prepare_files, prepare_items
 from newsmon.records import (
+    SUMMARY_ALERTS,
     AlertRecord,
+    AlertTally,
     DeliveryReport,
     Fingerprint,
     RawItem,
@@ -43,7 +45,7 @@ from newsmon.records import (
     StageOutput,
     StoreResult,
 )
-from newsmon.stages import Clock
+from newsmon.stages import Clock, batched
 from newsmon.store.base import Store
 
 
@@ -225,8 +227,21 @@ class PipelineRun:
         self.rejected.extend(batch_rejections)
         return result, batch_rejections
 
+    def _alerts(self) -> tuple[list[AlertRecord], AlertTally]:
+        """The run's first SUMMARY_ALERTS alerts, and all of them counted, read in chunks."""
+        kept: list[AlertRecord] = []
+        tally = AlertTally()
+        # A backfill fires an alert per story: holding every record cost 130 MiB at 100k.
+        for chunk in batched(self.alert_ids, SUMMARY_ALERTS):
+            for alert in self.store.alerts_by_id(chunk):
+                tally.add(alert)
+                if len(kept) < SUMMARY_ALERTS:
+                    kept.append(alert)
+        return kept, tally
+
     def finish(self, feeds: dict[str, int] | None = None) -> RunSummary:
         """The run's summary (with feed polls by outcome, for a poll), recorded in the store."""
+        alerts, tally = self._alerts()
         summary = RunSummary(
             run_id=self.run_id,
             inputs_read=self.read,
@@ -238,7 +253,8 @@ class PipelineRun:
             es_indexed=self.es_indexed if self.config.elasticsearch is not None else None,
             es_pending=self.es.pending,
             es_error=self.es.error,
-            alerts=self.store.alerts_by_id(self.alert_ids),
+            alerts=alerts,
+            alert_tally=tally,
             delivery=self.delivery,
             feeds=feeds,
         )

@@ -126,18 +126,15 @@ _SUMMARY_ALERT_LINES = 10
 
 
 def _print_alerts(summary: RunSummary) -> None:
-    by_rule: dict[str, list[AlertRecord]] = {}
-    for alert in summary.alerts:
-        by_rule.setdefault(alert.rule, []).append(alert)
     shown = 0
-    for rule, fired in by_rule.items():
-        n = len(fired)
+    for rule, states in summary.alert_tally.by_rule.items():
+        n = sum(states.values())
         stories = f"{n} new {'story' if n == 1 else 'stories'}"
-        if all(a.state == AlertState.DIGEST for a in fired):
+        if set(states) == {str(AlertState.DIGEST)}:
             click.echo(f"alerts {rule}: {stories}, kept for the daily digest")
             continue
         click.echo(f"alerts {rule}: {stories}")
-        for alert in fired:
+        for alert in (a for a in summary.alerts if a.rule == rule):
             if shown == _SUMMARY_ALERT_LINES:
                 click.echo("  … (all of them: newsmon alerts)")
             if shown >= _SUMMARY_ALERT_LINES:
@@ -145,11 +142,11 @@ def _print_alerts(summary: RunSummary) -> None:
             click.echo("  " + describe_alert(alert).removeprefix(f"alert {rule}: "))
             shown += 1
     # From the store, not from the delivery passes: a retried pass's earlier sends count too.
-    states = [str(d.state) for alert in summary.alerts for d in alert.deliveries]
+    states = summary.alert_tally.deliveries
     if states:
         click.echo(
-            f"deliveries: {states.count('sent')} sent, {states.count('pending')} pending, "
-            f"{states.count('given-up')} given up"
+            f"deliveries: {states.get('sent', 0)} sent, {states.get('pending', 0)} pending, "
+            f"{states.get('given-up', 0)} given up"
             + (" (see newsmon alerts --unsent)" if set(states) != {"sent"} else "")
         )
 

@@ -173,6 +173,8 @@ class Rejection:
 
 
 T = TypeVar("T")
+# Alert records a run summary keeps in full; the rest are only counted.
+SUMMARY_ALERTS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,23 @@ class StageTiming:
     items_in: int
 
 
+@dataclass(slots=True)
+class AlertTally:
+    """Every alert of a run counted by rule and state, and its deliveries by state."""
+
+    by_rule: dict[str, dict[str, int]] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    def add(self, alert: AlertRecord) -> None:
+        """Count one alert and its deliveries."""
+        states = self.by_rule.setdefault(alert.rule, {})
+        states[str(alert.state)] = states.get(str(alert.state), 0) + 1
+        for delivery in alert.deliveries:
+            self.deliveries[str(delivery.state)] = self.deliveries.get(str(delivery.state), 0) + 1
+        self.total += 1
+
+
 @dataclass(frozen=True, slots=True)
 class RunSummary:
     """Counts and timings of one ingestion run, as shown to the user and kept in the store."""
@@ -218,8 +237,11 @@ class RunSummary:
     es_indexed: int | None = None
     es_pending: int = 0
     es_error: str | None = None
-    # Alerts the rules fired on this run's stories, and what delivery did with the outbox.
+    # Alerts the rules fired on this run's stories (the first SUMMARY_ALERTS of them; a
+    # backfill may fire hundreds of thousands), all of them counted, and what delivery did
+    # with the outbox.
     alerts: list[AlertRecord] = field(default_factory=list)
+    alert_tally: AlertTally = field(default_factory=AlertTally)
     delivery: DeliveryReport | None = None
     # Feed polls by outcome (fetched, not-modified, unchanged, failed, refused); None for files.
     feeds: dict[str, int] | None = None

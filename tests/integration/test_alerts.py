@@ -30,6 +30,7 @@ from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 from prefect.server.events.schemas.automations import EventTrigger
 
+from flows import pipeline
 from flows.ingest import ingest_files
 from newsmon.alerts.channels import open_channels
 from newsmon.alerts.check import close_digests
@@ -408,3 +409,20 @@ def test_daily_digest_gathers_the_day_in_one_message(seeds: Path, tmp_path: Path
         body = _verify_as_receiver(received)
         assert body["type"] == "newsmon.digest" and body["day"] == day.date().isoformat()
         assert len(body["stories"]) == 5
+
+
+def test_a_run_summary_keeps_its_first_alerts_and_counts_them_all(
+    inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A backfill fires an alert per story: the summary holds a few records, counts every one.
+    monkeypatch.setattr(pipeline, "SUMMARY_ALERTS", 2)
+    settings = _settings(tmp_path, None, None)
+    summary = ingest_files([str(inbox)], pipeline_config(settings))
+    store = open_store(settings)
+    try:
+        stored = store.alerts(limit=1000)
+    finally:
+        store.close()
+    assert len(stored) > 2 and summary.alert_tally.total == len(stored)
+    assert sum(summary.alert_tally.by_rule["putin-xi"].values()) == len(_putin_xi(stored))
+    assert [a.id for a in summary.alerts] == sorted(a.id for a in stored)[:2]

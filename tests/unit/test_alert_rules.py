@@ -10,7 +10,16 @@ import pytest
 
 from newsmon.alerts.check import AlertCheck
 from newsmon.alerts.rules import DEFAULT_RULES, load_alert_rules, matches
-from newsmon.records import AlertRecord, AlertState, Article, EntityTag, Mention
+from newsmon.records import (
+    AlertRecord,
+    AlertState,
+    AlertTally,
+    Article,
+    DeliveryState,
+    DeliveryStatus,
+    EntityTag,
+    Mention,
+)
 from newsmon.yaml_model import ConfigFileError
 
 
@@ -127,3 +136,22 @@ def test_story_events_cover_all_new_stories_or_only_alerted_ones(
     held = AlertRecord(2, "putin-xi", "a3", "a3", "t", now, "run", AlertState.THROTTLED)
     check = AlertCheck(checked=3, alerts=[fired, held], new_stories=stories)
     assert [story.id for story in check.to_announce(which)] == announced
+
+
+def test_a_run_tally_counts_alerts_by_rule_and_state_and_deliveries_by_state() -> None:
+    now = datetime.now(UTC)
+    sent = DeliveryStatus(1, "webhook", "h", DeliveryState.SENT, 1, None, now, None)
+    waiting = DeliveryStatus(2, "email", "e", DeliveryState.PENDING, 2, "451", None, now)
+    tally = AlertTally()
+    for n, (rule, state, deliveries) in enumerate(
+        [
+            ("putin-xi", AlertState.QUEUED, (sent, waiting)),
+            ("putin-xi", AlertState.THROTTLED, ()),
+            ("daily", AlertState.DIGEST, ()),
+            ("putin-xi", AlertState.QUEUED, (sent,)),
+        ]
+    ):
+        tally.add(AlertRecord(n, rule, f"a{n}", f"a{n}", "t", now, "run", state, deliveries))
+    assert tally.total == 4
+    assert tally.by_rule == {"putin-xi": {"queued": 2, "throttled": 1}, "daily": {"digest": 1}}
+    assert tally.deliveries == {"sent": 2, "pending": 1}

@@ -44,7 +44,7 @@ class SQLiteRunLog(SQLiteDatabase):
                     summary.already_known,
                     len(summary.rejected),
                     summary.seconds,
-                    len(summary.alerts),
+                    summary.alert_tally.total,
                     summary.run_id,
                 ),
             )
