@@ -278,7 +278,9 @@ def pipeline_run(config: PipelineConfig, inputs: Sequence[str]) -> Iterator[Pipe
     """
     # Everything loaded so far (Prefect, its server's app, the taggers) lives as long as the
     # process. Frozen, the cyclic collector stops walking it each time a batch's thousands of
-    # records arrive; unfrozen, those walks cost more than unpickling the batches.
+    # records arrive; unfrozen, those walks cost more than unpickling the batches. Collected
+    # first: in a served process, an earlier run's garbage must not be frozen with it.
+    gc.collect()
     gc.freeze()
     store = config.store.open()
     try:
