@@ -6,9 +6,9 @@ For each count, plain-text stories made from the seeds (bench/throughput_bench.p
 make_texts) are written to a temporary folder and `newsmon run` ingests them into a new
 SQLite store, on the default task runner. The CLI's process and its worker processes are
 sampled every 0.2 s; printed: peak RSS of the flow's process, peak of the whole process
-tree (flow, workers, Prefect's temporary server), the run time and the rate. Memory that does
-not grow with the input count is the goal: files are streamed in batches, each freed once
-stored.
+tree (flow, workers, Prefect's temporary server) and the largest single server and worker
+process, the run time and the rate. Memory that does not grow with the input count is the
+goal: files are streamed in batches, each freed once stored.
 """
 
 from __future__ import annotations
@@ -29,13 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 
 
+def _role(process: psutil.Process) -> str:
+    """What a process of the run is: Prefect's temporary server, a worker, or other."""
+    command = " ".join(process.cmdline())
+    if "create_app" in command or "uvicorn" in command:
+        return "server"
+    return "worker" if "spawn_main" in command else "other"
+
+
 class PeakRss:
-    """Peak resident memory of a process and of its process tree, sampled in a thread."""
+    """Peak resident memory of a process, of its process tree and of each child's role."""
 
     def __init__(self, pid: int, every: float = 0.2) -> None:
         self.process = psutil.Process(pid)
         self.every = every
         self.main = self.tree = 0
+        self.roles: dict[str, int] = {}  # the largest one process of each role reached
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -50,9 +59,12 @@ class PeakRss:
             tree = main
             for child in children:
                 try:
-                    tree += child.memory_info().rss
+                    rss = child.memory_info().rss
+                    role = _role(child)
                 except psutil.Error:
                     continue  # a worker that just exited
+                tree += rss
+                self.roles[role] = max(self.roles.get(role, 0), rss)
             self.main, self.tree = max(self.main, main), max(self.tree, tree)
             self._done.wait(self.every)
 
@@ -88,7 +100,8 @@ def run_once(count: int, batch: int) -> None:
             raise SystemExit(f"newsmon run exited {child.returncode}")
         print(
             f"{count:>7} files ({size / count / 1024:.1f} KB each): peak RSS flow process"
-            f" {peaks.main / MIB:,.0f} MiB, whole tree {peaks.tree / MIB:,.0f} MiB;"
+            f" {peaks.main / MIB:,.0f} MiB, whole tree {peaks.tree / MIB:,.0f} MiB"
+            f" ({', '.join(f'{r} {v / MIB:,.0f}' for r, v in sorted(peaks.roles.items()))});"
             f" {seconds:.0f} s with start-up ({count / seconds:.0f} files/s)",
             flush=True,
         )
