@@ -93,6 +93,30 @@ def signed_documents(start: int, count: int) -> list[Signed]:
     return out
 
 
+class TablesFill:
+    """Documents signed on every core, written straight into dedup's tables (--fill tables)."""
+
+    def __init__(self, path: Path) -> None:
+        self.workers = ProcessPoolExecutor(os.cpu_count())
+        self.db = sqlite3.connect(path, isolation_level=None)
+        # The bench's own writer: a large page cache, and no fsync (a lost bench is rerun).
+        self.db.execute("PRAGMA cache_size = -1000000")
+        self.db.execute("PRAGMA synchronous = OFF")
+
+    def add(self, start: int, count: int) -> None:
+        """Sign documents start … start+count-1, split across the cores, and store their rows."""
+        step = -(-count // (os.cpu_count() or 1))
+        parts = range(start, start + count, step)
+        sizes = [min(step, start + count - p) for p in parts]
+        signed = [row for rows in self.workers.map(signed_documents, parts, sizes) for row in rows]
+        fill_tables(self.db, signed, start + 1)
+
+    def close(self) -> None:
+        """Stop the workers and close the writer."""
+        self.workers.shutdown()
+        self.db.close()
+
+
 def fill_tables(db: sqlite3.Connection, signed: list[Signed], first_doc: int) -> None:
     """Write documents' dedup rows (and a bare article row each) in one transaction."""
     now = NOW.isoformat()
@@ -155,26 +179,13 @@ def main() -> None:
         run_id = store.begin_run(["bench"])
         stored = 0
         fill_seconds = 0.0
-        raw = sqlite3.connect(path, isolation_level=None)
-        # The bench's own writer: a large page cache, and no fsync (a lost bench is rerun).
-        raw.execute("PRAGMA cache_size = -1000000")
-        raw.execute("PRAGMA synchronous = OFF")
-        workers = ProcessPoolExecutor(os.cpu_count()) if args.fill == "tables" else None
+        tables = TablesFill(path) if args.fill == "tables" else None
         for size in sizes:
             while stored < size:
                 count = min(args.chunk, size - stored)
                 start = time.perf_counter()
-                if workers is not None:
-                    step = -(-count // (os.cpu_count() or 1))
-                    parts = range(stored, stored + count, step)
-                    signed = [
-                        row
-                        for rows in workers.map(
-                            signed_documents, parts, [min(step, stored + count - p) for p in parts]
-                        )
-                        for row in rows
-                    ]
-                    fill_tables(raw, signed, stored + 1)
+                if tables is not None:
+                    tables.add(stored, count)
                 else:
                     batch = list(documents(pool, stored, count, seed=stored))
                     fps = [fingerprinter.fingerprint(a) for a in batch]
@@ -201,7 +212,7 @@ def main() -> None:
             db.close()
             size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*"))
             whole = f"{size_bytes / stored:>12.0f}{(size_bytes - text - fts) / stored:>10.0f}"
-            if workers is not None:
+            if tables is not None:
                 whole = f"{'-':>12}{'-':>10}"  # no full-text index, no entities: not comparable
             print(
                 f"{stored:>9}{args.probe / sign:>9.0f}{args.probe / lookup:>10.0f}"
@@ -210,9 +221,8 @@ def main() -> None:
                 f"{whole}{bands / stored:>12.0f}",
                 flush=True,
             )
-        if workers is not None:
-            workers.shutdown()
-        raw.close()
+        if tables is not None:
+            tables.close()
         store.close()
 
 

@@ -13,7 +13,6 @@ from enrich.page_meta import (
     clean_author,
     headings,
     lead_candidate,
-    missing_lead,
     page_clues,
     strip_site_name,
 )
@@ -87,7 +86,7 @@ def extract_page(
         raise RejectedInput("no article text found in the HTML page")
     text = document.text or ""
     # trafilatura works on a copy of the tree, so the page is still whole here.
-    lead = missing_lead(lead_candidate(tree, unless_in=text), text)
+    lead = lead_candidate(tree, unless_in=text)
     if lead:
         text = lead + "\n" + text
     words = len(text.split())

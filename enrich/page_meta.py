@@ -201,10 +201,3 @@ def _head(element: HtmlElement, chars: int) -> str:
         if size >= chars:
             break
     return " ".join("".join(parts).split())[:chars]
-
-
-def missing_lead(lead: str | None, text: str) -> str | None:
-    """The lead paragraph when the extracted text lacks it."""
-    if lead is None or line_key(lead)[:_LEAD_PREFIX_CHARS] in line_key(text):
-        return None
-    return lead

@@ -18,7 +18,10 @@ def pickled_by_fields(cls: C) -> C:
     call fields() for every object loaded, which made unpickling a batch cost more than
     preparing it; rebuilding through __init__ is several times faster.
     """
-    values = attrgetter(*(f.name for f in fields(cls)))
+    names = [f.name for f in fields(cls)]
+    if len(names) < 2:  # attrgetter of one name returns the value, not a tuple
+        raise TypeError(f"{cls.__name__}: pickled_by_fields needs two fields or more")
+    values = attrgetter(*names)
 
     def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
         return cls, values(self)

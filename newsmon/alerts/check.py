@@ -9,7 +9,7 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from newsmon.alerts.channels import channel_targets
-from newsmon.alerts.config import AlertConfig
+from newsmon.alerts.config import AlertConfig, StoryEvents
 from newsmon.alerts.rules import AlertRule, matching_rules
 from newsmon.records import AlertRecord, AlertState, Article, RuleMatch
 from newsmon.store.base import AlertOutbox
@@ -23,7 +23,7 @@ class AlertCheck:
     alerts: list[AlertRecord] = field(default_factory=list)
     new_stories: list[Article] = field(default_factory=list)  # first copies, for events
 
-    def to_announce(self, which: str) -> list[Article]:
+    def to_announce(self, which: StoryEvents) -> list[Article]:
         """The new stories to announce as events: `all`, those that fired an alert, or `off`."""
         if which == "off":
             return []

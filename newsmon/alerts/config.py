@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from connectors.email import SmtpConfig
 from connectors.webhook import WebhookConfig
 from newsmon.alerts.delivery import RetryPolicy
+
+StoryEvents = Literal["all", "alerted", "off"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,5 +25,5 @@ class AlertConfig:
     webhook: WebhookConfig | None
     retry: RetryPolicy
     run_retries: int
-    # Which new stories become `newsmon.story.new` events: all, alerted, off.
-    story_events: str = "all"
+    # Which new stories become `newsmon.story.new` events.
+    story_events: StoryEvents = "all"

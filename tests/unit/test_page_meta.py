@@ -11,7 +11,6 @@ from enrich.page_meta import (
     clean_author,
     headings,
     lead_candidate,
-    missing_lead,
     page_clues,
     strip_site_name,
 )
@@ -72,13 +71,11 @@ _BODY = "وأوضح المتحدث باسم الوزارة أن الحالات �
 
 def test_lead_beside_the_body_is_put_back() -> None:
     html = _LEAD_PAGE.format(desc=_LEAD[:60] + "...", lead=_LEAD, body=_BODY)
-    lead = lead_candidate(fromstring(html))
-    assert missing_lead(lead, _BODY) == _LEAD
+    # Missing from the extracted text: put back.
+    assert lead_candidate(fromstring(html), unless_in=_BODY) == _LEAD
+    assert lead_candidate(fromstring(html)) == _LEAD
     # Already in the text, or no visible paragraph: nothing added.
-    assert missing_lead(lead, _LEAD + "\n" + _BODY) is None
-    # A text that already has the lead: the page is not searched for it.
     assert lead_candidate(fromstring(html), unless_in=_LEAD + "\n" + _BODY) is None
-    assert lead_candidate(fromstring(html), unless_in=_BODY) == lead
     blurb = "موقع إخباري يتناول الشؤون اللبنانية والعربية والدولية على مدار الساعة كل يوم"
     blurb_page = _LEAD_PAGE.format(desc=blurb, lead=_LEAD, body=_BODY).replace(
         f"<nav><p>{blurb} في القائمة</p></nav>", ""
