@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 from prefect import Task
 from prefect.futures import PrefectFuture
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from flows.process_pool import ForkServerProcessPool
 from newsmon.runner_spec import RunnerSpec
 
 R = TypeVar("R")
@@ -39,7 +40,7 @@ def task_runner_for(spec: RunnerSpec, batches: int | None = None) -> TaskRunner[
     # A single batch gains nothing from another process, and would pay its start-up.
     if spec.kind == "threads" or workers == 1:
         return ThreadPoolTaskRunner(max_workers=workers)
-    return ProcessPoolTaskRunner(max_workers=workers)
+    return ForkServerProcessPool(max_workers=workers)
 
 
 @contextmanager

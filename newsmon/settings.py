@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         default=500, description="Documents per batch of files; each stage runs once per batch."
     )
     feed_batch_size: PositiveInt = Field(
-        default=50,
+        default=20,
         description="Story pages per batch of a feed poll: small, so a new story alerts soon.",
     )
     task_runner: str = Field(

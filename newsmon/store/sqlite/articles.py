@@ -82,6 +82,7 @@ class SQLiteArticles(SQLiteDatabase):
         """
         new_ids: list[str] = []
         known_ids: list[str] = []
+        searchable: list[tuple[str, str, str]] = []
         now = _now()
         with self._transaction():
             known = self._known_ids([fp.article.id for fp in fingerprints])
@@ -93,6 +94,7 @@ class SQLiteArticles(SQLiteDatabase):
                 else:
                     known.add(article.id)  # a second copy later in the same batch is known
                     self._insert(fp, link(fp), run_id)
+                    searchable.append(self._search_row(article))
                     self._add_band_keys(fp)
                     self._db.execute("INSERT INTO alert_queue VALUES (?)", (article.id,))
                     new_ids.append(article.id)
@@ -104,7 +106,16 @@ class SQLiteArticles(SQLiteDatabase):
                 if added and was_known:
                     # Its indexed document lists its sources: send it again.
                     self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (article.id,))
+            # Last, in one statement: FTS5 writes out its pending terms whenever another
+            # statement of the transaction opens a savepoint (any upsert or multi-index
+            # insert does), so rows added between the others cost a segment each, 4x the time.
+            self._db.executemany(
+                "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)", searchable
+            )
         return StoreResult(new_ids=new_ids, known_ids=known_ids)
+
+    def _search_row(self, a: Article) -> tuple[str, str, str]:
+        return (a.id, self._analyzer(a.title), self._analyzer(a.text_norm))
 
     def _add_band_keys(self, fp: Fingerprint) -> None:
         if not fp.band_keys:
@@ -144,10 +155,6 @@ class SQLiteArticles(SQLiteDatabase):
                 a.version_of,
                 run_id,
             ),
-        )
-        self._db.execute(
-            "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)",
-            (a.id, self._analyzer(a.title), self._analyzer(a.text_norm)),
         )
         self._db.executemany(
             "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?)", _entity_rows(a.id, a.entities)
