@@ -19,8 +19,6 @@ from prefect.task_runners import ProcessPoolTaskRunner, _initialize_process_pool
 
 PRELOAD = ["flows.worker_preload"]
 
-WORKER_NICENESS = 10
-
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
 
@@ -33,9 +31,6 @@ def start_fork_server() -> None:
 def _start_worker(cwd: str, *prefect_setup: Any) -> None:
     # A forked worker is in the directory the fork server started in; paths are the caller's.
     os.chdir(cwd)
-    # Preparing batches is background work: the flow's process, which stores them and sends
-    # their alerts, and the Prefect API it waits on come first when the cores are busy.
-    os.nice(WORKER_NICENESS)
     _initialize_process_pool_worker(*prefect_setup)
 
 

@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from enrich.entities import _tagger
 from flows.ingest import ingest_files
-from flows.process_pool import WORKER_NICENESS, ForkServerProcessPool, start_fork_server
+from flows.process_pool import ForkServerProcessPool, start_fork_server
 from newsmon.compose import open_store, pipeline_config
 from newsmon.settings import Settings
 
@@ -128,13 +128,13 @@ def test_the_dask_runner_stores_what_the_thread_runner_does(inbox: Path, tmp_pat
 
 
 @task(cache_policy=NO_CACHE)
-def _worker_state() -> tuple[int, int, str, int]:
-    """The worker's parent, niceness, directory, and whether the gazetteer was loaded already."""
-    return os.getppid(), os.nice(0), os.getcwd(), _tagger.cache_info().currsize
+def _worker_state() -> tuple[int, str, int]:
+    """The worker's parent, directory, and how many gazetteer taggers it had loaded already."""
+    return os.getppid(), os.getcwd(), _tagger.cache_info().currsize
 
 
 @flow(task_runner=ForkServerProcessPool(max_workers=2))
-def _probe_workers() -> list[tuple[int, int, str, int]]:
+def _probe_workers() -> list[tuple[int, str, int]]:
     futures = [_worker_state.submit() for _ in range(2)]
     return [future.result() for future in futures]
 
@@ -143,13 +143,12 @@ def test_process_workers_fork_preloaded_from_the_fork_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers come from the fork server (not spawned by the flow's process) with the
-    gazetteer already loaded, run below the flow's priority, and in the caller's directory."""
+    gazetteer already loaded, and in the caller's directory."""
     start_fork_server()
     monkeypatch.chdir(tmp_path)
     states = _probe_workers()
     assert len(states) == 2
-    for parent, niceness, cwd, taggers in states:
+    for parent, cwd, taggers in states:
         assert parent != os.getpid()
-        assert niceness == min(19, os.nice(0) + WORKER_NICENESS)
         assert Path(cwd) == tmp_path
         assert taggers >= 1
