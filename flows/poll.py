@@ -15,6 +15,7 @@ from connectors.feeds import PageFetch, fetch_pages, poll_feeds
 from connectors.fetch import FetchConfig, Fetcher
 from flows.pipeline import PipelineRun, pipeline_run, prepare_items_task
 from flows.process_pool import start_fork_server
+from flows.runners import uses_processes
 from newsmon.compose import PipelineConfig, pipeline_config
 from newsmon.feed_schedule import due_feeds, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
@@ -62,8 +63,6 @@ def poll_feeds_flow(
         now = datetime.now(UTC)
         states = store.feed_states()
         due = due_feeds(specs, states, now, force=force or bool(names))
-        if due:
-            _warm_workers(config)
         with run.clock.stage("fetch-feeds", len(due)):
             polls = fetch_feeds_task(config.fetch, due, states)
         by_name = {spec.name: spec for spec in due}
@@ -84,10 +83,11 @@ def poll_feeds_flow(
         # a backfill-sized slice at a time; each slice leaves the due set (stored, refused, or
         # retried later), so this ends.
         while pending := store.due_entries(now, limit=config.batch_size):
-            _warm_workers(config)
+            batches = -(-len(pending) // config.feed_batch_size)
+            if uses_processes(config.task_runner, batches):
+                start_fork_server()  # its imports overlap fetching the first pages
             fetched: deque[tuple[list[FeedEntry], PageFetch]] = deque()
             jobs = _fetch_jobs(run, config, pending, fetched)
-            batches = -(-len(pending) // config.feed_batch_size)
             for prepared in run.prepared(prepare_items_task, jobs, batches=batches):
                 batch, pages = fetched.popleft()
                 result, rejections = run.commit(prepared)
@@ -101,12 +101,6 @@ def poll_feeds_flow(
                     len(pages.retry),
                 )
         return run.finish(feeds=dict(outcome))
-
-
-def _warm_workers(config: PipelineConfig) -> None:
-    """Start loading the batch workers' modules now, while the feeds and pages are fetched."""
-    if config.task_runner.kind == "processes":
-        start_fork_server()
 
 
 def _fetch_jobs(

@@ -49,8 +49,8 @@ class ForkServerProcessPool(ProcessPoolTaskRunner):
             initargs=(
                 os.getcwd(),
                 self._subprocess_message_queue,
-                getattr(self, "_initializer", None),
-                getattr(self, "_initargs", ()),
+                self._initializer,
+                self._initargs,
             ),
         )
         if spawning is not None:

@@ -34,13 +34,21 @@ def task_runner_for(spec: RunnerSpec, batches: int | None = None) -> TaskRunner[
                 "dashboard_address": None,
             },
         )
+    workers = _local_workers(spec, batches)
+    if uses_processes(spec, batches):
+        return ForkServerProcessPool(max_workers=workers)
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def _local_workers(spec: RunnerSpec, batches: int | None) -> int:
     workers = spec.worker_count()
-    if batches is not None:
-        workers = max(1, min(workers, batches))
+    return workers if batches is None else max(1, min(workers, batches))
+
+
+def uses_processes(spec: RunnerSpec, batches: int | None = None) -> bool:
+    """Whether the run's batches go to local worker processes (forked from the fork server)."""
     # A single batch gains nothing from another process, and would pay its start-up.
-    if spec.kind == "threads" or workers == 1:
-        return ThreadPoolTaskRunner(max_workers=workers)
-    return ForkServerProcessPool(max_workers=workers)
+    return spec.kind == "processes" and _local_workers(spec, batches) > 1
 
 
 @contextmanager

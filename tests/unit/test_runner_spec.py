@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from flows.process_pool import ForkServerProcessPool
+from flows.runners import task_runner_for, uses_processes
 from newsmon.runner_spec import RunnerSpec, parse_runner_spec
 from newsmon.settings import Settings
 
@@ -52,3 +54,24 @@ def test_a_pool_defaults_to_one_worker_per_core(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr("os.cpu_count", lambda: 6)
     assert RunnerSpec("processes").worker_count() == 6
     assert RunnerSpec("processes", workers=2).worker_count() == 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "batches", "forks"),
+    [
+        ("processes:2", None, True),
+        ("processes:2", 5, True),
+        ("processes:2", 1, False),  # one batch: no process to start
+        ("processes:1", 5, False),
+        ("threads:2", 5, False),
+        ("dask", 5, False),
+    ],
+)
+def test_local_processes_only_for_more_than_one_worker(
+    spec: str, batches: int | None, forks: bool
+) -> None:
+    runner_spec = parse_runner_spec(spec)
+    assert uses_processes(runner_spec, batches) is forks
+    if runner_spec.kind != "dask":
+        runner = task_runner_for(runner_spec, batches)
+        assert isinstance(runner, ForkServerProcessPool) is forks

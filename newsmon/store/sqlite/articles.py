@@ -108,7 +108,7 @@ class SQLiteArticles(SQLiteDatabase):
                     self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (article.id,))
             # Last, in one statement: FTS5 writes out its pending terms whenever another
             # statement of the transaction opens a savepoint (any upsert or multi-index
-            # insert does), so rows added between the others cost a segment each, 4x the time.
+            # insert does), so rows added between the others cost a segment each.
             self._db.executemany(
                 "INSERT INTO articles_fts (id, title, body) VALUES (?, ?, ?)", searchable
             )
