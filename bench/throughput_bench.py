@@ -13,7 +13,10 @@ the seeds; and the same page ingest on a local Dask cluster, with whether it sto
 A run's time includes starting its worker processes (each imports Prefect, trafilatura and
 the taggers, and warms dateparser: seconds, once per worker). The flow also runs over twice
 the pages (and texts); the difference between the two runs, per extra input, is the cost of
-a page once the workers are up, which is what a long backfill pays.
+a page once the workers are up, which is what a long backfill pays. Two runs differ by noise
+on a busy machine, so the same figure is also taken within one run: every article of a batch
+carries the batch's build time, and the batches after each worker's first one give the rate
+between those stamps.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import trafilatura
@@ -107,6 +111,22 @@ def stories(db: Path) -> list[tuple[str, str, str]]:
     return [(Path(source).name, i, c) for source, i, c in rows]
 
 
+def steady_rate(db: Path, workers: int) -> float:
+    """Inputs per second between the build stamps of the batches after each worker's first."""
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT ingested_at, count(*) FROM articles GROUP BY ingested_at ORDER BY ingested_at"
+    ).fetchall()
+    con.close()
+    stamps = [datetime.fromisoformat(at) for at, _ in rows]
+    if len(stamps) <= workers + 1:
+        raise SystemExit(f"{db}: {len(stamps)} batches, too few for a rate after start-up")
+    # Each stamp is the same point of its batch, so the inputs of the batches after stamp k
+    # took the time from stamp k to the last stamp.
+    inputs = sum(count for _, count in rows[workers + 1 :])
+    return inputs / (stamps[-1] - stamps[workers]).total_seconds()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=300)
@@ -144,6 +164,12 @@ def main() -> None:
             f" against bare {1000 * bare / args.pages:.1f} ms;"
             f" ratio once workers are up: {per_page * args.pages / bare:.2f}x"
         )
+        workers = os.cpu_count() or 1
+        page_rate = steady_rate(Path(tmp) / "pages2.db", workers)
+        print(
+            f"  within that run, after each worker's first batch: {page_rate:.1f} pages/s,"
+            f" {1000 / page_rate:.1f} ms per page; ratio: {args.pages / page_rate / bare:.2f}x"
+        )
 
         count = make_texts(texts, args.texts)
         t_run, _, t_stored = run_flow(texts, Path(tmp) / "texts.db", 500, args.runner)
@@ -157,7 +183,9 @@ def main() -> None:
         t2_run, _, _ = run_flow(texts2, Path(tmp) / "texts2.db", 500, args.runner)
         print(
             f"  {2 * args.texts} stories in {t2_run:.1f} s:"
-            f" {args.texts / (t2_run - t_run):.0f} stories/s once workers are up"
+            f" {args.texts / (t2_run - t_run):.0f} stories/s once workers are up;"
+            f" within that run, after each worker's first batch:"
+            f" {steady_rate(Path(tmp) / 'texts2.db', workers):.0f} stories/s"
         )
 
         if not args.no_dask:

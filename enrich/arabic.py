@@ -43,8 +43,9 @@ _CHAR_MAP: dict[str, str] = {
 # str.translate looks every character up in a dict; a regex finds the few that change, 8x
 # faster on news text.
 _MAPPED = re.compile("[" + re.escape("".join(_CHAR_MAP)) + "]")
-# Runs of spaces other than newlines, and single odd spaces; a lone " " is left alone.
-_SPACES = re.compile(r"[^\S\n]{2,}|[^ \S\n]")
+# Runs of spaces other than newlines that are not a lone " ": they start with a space and
+# another, or with an odd space. Written so a plain space is one failed test (2x faster).
+_SPACES = re.compile(r"(?: [^\S\n]|[^ \S\n])[^\S\n]*")
 _WORD = re.compile(r"\w+")
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u0671-\u06D3]")
 _LETTER = re.compile(r"[^\W\d_]")

@@ -178,9 +178,14 @@ def lead_candidate(tree: HtmlElement, unless_in: str | None = None) -> str | Non
     # Usually the extractor kept the lead: the one key of its text saves a walk of the page.
     if not prefix or (unless_in is not None and prefix in line_key(unless_in)):
         return None
-    best: str | None = None
     body = tree.find("body")
-    for element in (body if body is not None else tree).iter("p", "div"):
+    root = body if body is not None else tree
+    # An element's text is a run of the page's text, so a page whose text lacks the prefix
+    # has no such element: one key of the whole text saves testing each p and div.
+    if prefix not in line_key(root.text_content()):
+        return None
+    best: str | None = None
+    for element in root.iter("p", "div"):
         # A bounded head tests the prefix: the text of a whole page-wide div is only read
         # when it starts with the description.
         if not line_key(_head(element, 4 * _LEAD_PREFIX_CHARS)).startswith(prefix):
