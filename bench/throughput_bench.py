@@ -123,7 +123,7 @@ def steady_rate(db: Path, workers: int) -> float:
         raise SystemExit(f"{db}: {len(stamps)} batches, too few for a rate after start-up")
     # Each stamp is the same point of its batch, so the inputs of the batches after stamp k
     # took the time from stamp k to the last stamp.
-    inputs = sum(count for _, count in rows[workers + 1 :])
+    inputs: int = sum(count for _, count in rows[workers + 1 :])
     return inputs / (stamps[-1] - stamps[workers]).total_seconds()
 
 
