@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lint typecheck unit integration bench dedup-eval entities-eval clean
+.PHONY: setup run test lint typecheck unit integration bench dedup-eval entities-eval events-eval clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,9 @@ dedup-eval: $(STAMP)
 
 entities-eval: $(STAMP)
 	$(BIN)/python bench/entities_eval.py -v
+
+events-eval: $(STAMP)
+	$(BIN)/python bench/events_eval.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ def brief(article: Article, sources: list[str]) -> StoryBrief:
     return StoryBrief(
         id=article.id,
         cluster_id=article.cluster_id or article.id,
+        event_id=article.event_id,
         title=article.title,
         lead=lead,
         lang=article.lang,
@@ -79,6 +80,7 @@ def _story_json(story: StoryBrief) -> dict[str, Any]:
     return {
         "id": story.id,
         "cluster_id": story.cluster_id,
+        "event_id": story.event_id,
         "headline": story.title,
         "lead": story.lead,
         "lang": story.lang,

@@ -155,7 +155,19 @@ class ElasticsearchSink:
                 aliases={self.alias: {"is_write_index": True}},
             )
             return first
-        return self.write_index()
+        index = self.write_index()
+        # An index made under an older template lacks the fields added since (event_id):
+        # with `dynamic: strict` every document would be refused. New fields can be added
+        # in place; a changed field cannot, and needs `newsmon es reindex`.
+        properties = self.template()["template"]["mappings"]["properties"]
+        self._call(
+            f"adding the template's new fields to {index} (if a field changed type, run"
+            " `newsmon es reindex`)",
+            self.client.indices.put_mapping,
+            index=index,
+            properties=properties,
+        )
+        return index
 
     def write_index(self) -> str:
         """The concrete index the alias writes to."""

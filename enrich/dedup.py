@@ -13,6 +13,7 @@ import xxhash
 from datasketch import MinHash, MinHashLSH
 
 from enrich.arabic import words
+from enrich.events import EventParams, link_event
 from newsmon.ids import version_id
 from newsmon.records import Article, Fingerprint, StageOutput, StoreResult, StoryLink
 from newsmon.stages import map_stage
@@ -254,13 +255,24 @@ def as_versions(
 
 
 def store_stories(
-    store: Store, fingerprints: Sequence[Fingerprint], run_id: str, params: DedupParams
+    store: Store,
+    fingerprints: Sequence[Fingerprint],
+    run_id: str,
+    params: DedupParams,
+    events: EventParams | None = None,
 ) -> StoreResult:
-    """Store a batch, linking each new article to its story inside the store's transaction."""
+    """Store a batch, linking each new article to its story and its event inside the store's
+    transaction."""
     store.check_layout(fingerprinter_for(params).layout)
     versioned = as_versions(store, fingerprints, params)
     shingled: dict[str, frozenset[str]] = {}  # freed with the batch
-    return store.add_articles(versioned, run_id, lambda fp: link_story(fp, store, params, shingled))
+    event_params = events or EventParams()
+    return store.add_articles(
+        versioned,
+        run_id,
+        lambda fp: link_story(fp, store, params, shingled),
+        lambda fp, story: link_event(fp, story, store, event_params),
+    )
 
 
 def rebuild_stories(store: Store, params: DedupParams, batch_size: int = 500) -> int:

@@ -24,6 +24,7 @@ from prefect.utilities.annotations import quote
 from connectors.elasticsearch import ElasticsearchConfig, ElasticsearchSink
 from connectors.es_sync import SyncResult, sync
 from enrich.dedup import DedupParams, store_stories
+from enrich.events import EventParams
 from flows.events import emit_alert_sent, emit_new_stories
 from flows.runners import in_order, task_runner_for, workers_share_api
 from newsmon.alerts.check import check_new_stories
@@ -95,14 +96,16 @@ def index_task(store_at: StoreConfig, es: ElasticsearchConfig, run_id: str) -> S
 def store_task(
     store_at: StoreConfig,
     params: DedupParams,
+    events: EventParams,
     run_id: str,
     fingerprints: list[Fingerprint],
     rejections: list[Rejection],
 ) -> StoreResult:
-    """Link each new article to its story and store the batch (idempotent by article id)."""
+    """Link each new article to its story and event, and store the batch (idempotent by
+    article id)."""
     store = store_at.open()
     try:
-        result = store_stories(store, fingerprints, run_id, params)
+        result = store_stories(store, fingerprints, run_id, params, events)
         store.add_rejections(run_id, rejections)
         return result
     finally:
@@ -205,6 +208,7 @@ class PipelineRun:
             result = store_task(  # type: ignore[call-overload]
                 config.store,
                 config.prepare.dedup,
+                config.events,
                 self.run_id,
                 quote(fingerprints),
                 quote(batch_rejections),

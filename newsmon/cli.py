@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +18,14 @@ from pydantic import ValidationError
 
 from newsmon.errors import StoreError
 from newsmon.export import article_json
-from newsmon.records import AlertRecord, AlertState, DeliveryState, DeliveryStatus, RunSummary
+from newsmon.records import (
+    AlertRecord,
+    AlertState,
+    DeliveryState,
+    DeliveryStatus,
+    EventSummary,
+    RunSummary,
+)
 from newsmon.settings import Settings, load_settings
 from newsmon.store.base import Store
 
@@ -119,7 +127,11 @@ def describe_alert(alert: AlertRecord) -> str:
         fate = "waits for the daily digest"
     else:
         fate = str(alert.state)
-    return f"alert {alert.rule}: {alert.title} [{alert.article_id}] — {fate}"
+    line = f"alert {alert.rule}: {alert.title} [{alert.article_id}] — {fate}"
+    if alert.updates:
+        n = len(alert.updates)
+        line += f"; {n} later {'story' if n == 1 else 'stories'} of its event"
+    return line
 
 
 _SUMMARY_ALERT_LINES = 10
@@ -496,6 +508,109 @@ def dedup_rebuild(db: str | None, config: Path | None) -> None:
     click.echo(f"rebuilt: {count} articles in {n_stories} stories")
 
 
+def _event_json(summary: EventSummary) -> dict[str, Any]:
+    event = summary.event
+    return {
+        "event_id": event.id,
+        "title": event.title,
+        "first_seen": event.first_seen.isoformat(),
+        "last_seen": event.last_seen.isoformat(),
+        "stories": event.stories,
+        "articles": event.articles,
+        "sources": summary.sources,
+        "stories_last_24h": summary.recent_stories,
+    }
+
+
+@cli.group(invoke_without_command=True)
+@_store_options
+@click.option("-n", "--limit", default=20, show_default=True, help="Most events to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@click.pass_context
+def events(
+    ctx: click.Context, db: str | None, config: Path | None, limit: int, as_json: bool
+) -> None:
+    """List events (independent reports of one happening), the most recently reported first.
+
+    Each line: the event id (its first story's id), stories and articles (copies included),
+    distinct sources, stories stored in the last 24 hours, first and last story time, and
+    the first story's headline. `newsmon events show ID` lists its stories and why each
+    joined.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with _opened(_settings(db, config)) as store:
+        found = store.events(limit, datetime.now(UTC))
+    for summary in found:
+        if as_json:
+            click.echo(json.dumps(_event_json(summary), ensure_ascii=False))
+            continue
+        e = summary.event
+        click.echo(
+            f"{e.id}  {e.stories} stories, {e.articles} articles, {summary.sources} sources,"
+            f" +{summary.recent_stories} in 24 h  {e.first_seen:%Y-%m-%d %H:%M} →"
+            f" {e.last_seen:%Y-%m-%d %H:%M}  {e.title}"
+        )
+    if not found and not as_json:
+        click.echo("no events", err=True)
+
+
+@events.command("show")
+@click.argument("event_id")
+@_store_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per article.")
+def events_show(event_id: str, db: str | None, config: Path | None, as_json: bool) -> None:
+    """An event's articles in the order they were stored, with why each joined.
+
+    A story that joined shows its similarity to the event and the evidence they share
+    (words, and @ids of entities); the first story shows `opened`; a copy of a story shows
+    the story it copies.
+    """
+    with _opened(_settings(db, config)) as store:
+        members = store.event_members(event_id)
+    if not members:
+        click.echo(f"{event_id}: no such event", err=True)
+        sys.exit(EXIT_FAILED)
+    for m in members:
+        a = m.article
+        if as_json:
+            record = {
+                "id": a.id,
+                "title": a.title,
+                "cluster_id": a.cluster_id,
+                "duplicate_of": a.duplicate_of,
+                "event_score": m.score,
+                "event_shared": list(m.shared),
+                "sources": list(m.sources),
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        if a.duplicate_of is not None:
+            why = f"copy of {a.duplicate_of}"
+        elif m.score is None:
+            why = "opened"
+        else:
+            why = f"{m.score:.2f} sharing " + ", ".join(m.shared)
+        click.echo(f"{a.id}  {why}\n    {a.title}  ({', '.join(m.sources)})")
+
+
+@events.command("rebuild")
+@_store_options
+def events_rebuild(db: str | None, config: Path | None) -> None:
+    """Place every stored article in its event again, oldest first, with the current settings.
+
+    Needed for stores created before events existed, and after changing NEWSMON_EVENT_*.
+    """
+    from enrich.events import rebuild_events
+    from newsmon.compose import event_params
+
+    settings = _settings(db, config)
+    with _opened(settings) as store:
+        count = rebuild_events(store, event_params(settings), settings.batch_size)
+        n_events = len(store.events(count or 1, datetime.now(UTC)))
+    click.echo(f"rebuilt: {count} articles in {n_events} events")
+
+
 @cli.group()
 def entities() -> None:
     """Entity tagging: try it on a text, re-tag the store after a gazetteer change."""
@@ -641,6 +756,11 @@ def _alert_json(alert: AlertRecord) -> dict[str, Any]:
         "matched_at": alert.matched_at.isoformat(),
         "run_id": alert.run_id,
         "state": str(alert.state),
+        "event_id": alert.event_id,
+        "updates": [
+            {"article_id": u.article_id, "title": u.title, "matched_at": u.matched_at.isoformat()}
+            for u in alert.updates
+        ],
         "deliveries": [
             {
                 "channel": d.channel,
@@ -688,6 +808,11 @@ def alerts(
             click.echo(json.dumps(_alert_json(alert), ensure_ascii=False))
         else:
             click.echo(f"{alert.matched_at:%Y-%m-%d %H:%M:%S}  {describe_alert(alert)}")
+            for update in alert.updates:
+                click.echo(
+                    f"    update {update.matched_at:%Y-%m-%d %H:%M:%S}  {update.title}"
+                    f" [{update.article_id}]"
+                )
     if not as_json:
         if not found:
             click.echo("no alerts", err=True)
@@ -764,11 +889,9 @@ def alerts_rules(config: Path | None) -> None:
         for field in ("query", "lang"):
             if getattr(rule, field):
                 click.echo(f"  {field}: {getattr(rule, field)}")
-        mode = (
-            "daily digest"
-            if rule.digest
-            else "each new " + ("story" if rule.new_story_only else "copy")
-        )
+        mode = "daily digest" if rule.digest else f"each new {rule.per}"
+        if rule.per == "event" and not rule.digest:
+            mode += " (its later stories listed as updates)"
         if rule.throttle:
             mode += f", at most one per {rule.throttle:g} s"
         click.echo(f"  sends: {mode}")

@@ -15,6 +15,7 @@ from connectors.email import SmtpConfig
 from connectors.fetch import FetchConfig
 from connectors.webhook import WebhookConfig
 from enrich.dedup import DedupParams
+from enrich.events import EventParams
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.delivery import RetryPolicy
 from newsmon.errors import StoreError
@@ -54,6 +55,7 @@ class PipelineConfig:
     feed_batch_size: int
     task_runner: RunnerSpec
     prepare: PrepareConfig
+    events: EventParams
     alerts: AlertConfig
     elasticsearch: ElasticsearchConfig | None
     fetch: FetchConfig
@@ -80,6 +82,13 @@ def dedup_params(settings: Settings) -> DedupParams:
         lsh_threshold=settings.dedup_lsh_threshold,
         min_containment=settings.dedup_min_containment,
         min_shingles=settings.dedup_min_shingles,
+    )
+
+
+def event_params(settings: Settings) -> EventParams:
+    """The events parameters named in the settings."""
+    return EventParams(
+        window_hours=settings.event_window / 3600, min_score=settings.event_min_score
     )
 
 
@@ -180,6 +189,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         feed_batch_size=settings.feed_batch_size,
         task_runner=parse_runner_spec(settings.task_runner),
         prepare=prepare_config(settings),
+        events=event_params(settings),
         alerts=alert_config(settings),
         elasticsearch=es_config(settings),
         fetch=fetch_config(settings),

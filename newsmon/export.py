@@ -25,6 +25,7 @@ def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
         "duplicate_of": article.duplicate_of,
         "similarity": article.similarity,
         "version_of": article.version_of,
+        "event_id": article.event_id,
         "entities": [
             {
                 "id": tag.id,

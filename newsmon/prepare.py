@@ -1,4 +1,5 @@
-"""Raw items to fingerprinted articles: decode → extract → build → entities → dedup signature.
+"""Raw items to fingerprinted articles: decode → extract → build → entities → dedup signature
+→ event terms.
 
 Everything here is pure over one batch, so a batch can be prepared in any worker (a thread,
 a process, a Dask worker) from a picklable `PrepareConfig`; only storing needs order.
@@ -17,6 +18,7 @@ from enrich.article import build_articles
 from enrich.boilerplate import load_rules
 from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for
 from enrich.entities import EntityTagger, ner_for, tag_articles, tagger_for
+from enrich.event_terms import with_event_terms
 from enrich.extract import extract_batch
 from enrich.ner import NerTagger
 from newsmon.records import Fingerprint, RawItem, Rejection, StageOutput, StageTiming
@@ -82,8 +84,10 @@ def _prepare(loaded: StageOutput[RawItem], config: PrepareConfig, clock: Clock) 
         tagged = tag_articles(built.items, tagger, ner)
     with clock.stage("dedup", len(tagged.items)):
         signed = fingerprint_batch(tagged.items, fingerprinter_for(config.dedup))
+    with clock.stage("event-terms", len(signed.items)):
+        fingerprints = with_event_terms(signed.items)
     return PreparedBatch(
-        fingerprints=signed.items,
+        fingerprints=fingerprints,
         rejections=[
             *loaded.rejections,
             *decoded.rejections,

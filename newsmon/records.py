@@ -128,6 +128,8 @@ class Article:
     version_of: str | None = None
     # Set by the entities stage: people, places and organisations the text names.
     entities: tuple[EntityTag, ...] = ()
+    # Set by the events stage when the article is stored: the event its story reports.
+    event_id: str | None = None
 
 
 @pickled_by_fields
@@ -144,6 +146,8 @@ class Fingerprint:
     shingle_count: int
     band_keys: tuple[int, ...]
     signature: bytes = b""
+    # What the story says about its event (enrich.event_terms): (term, weight), unit length.
+    event_terms: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,60 @@ class StoryLink:
     cluster_id: str
     duplicate_of: str | None = None
     similarity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventState:
+    """An event as stored: its first story's headline, time span, size and evidence profile.
+
+    first_seen and last_seen are story times (published, else ingested). profile is the sum
+    of its stories' event terms, heaviest first, capped.
+    """
+
+    id: str
+    title: str
+    first_seen: datetime
+    last_seen: datetime
+    stories: int
+    articles: int
+    profile: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventMember:
+    """A stored article of an event, with why it is there (see EventLink)."""
+
+    article: Article
+    score: float | None
+    shared: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventSummary:
+    """An event as `newsmon events` lists it: its state, and how widely and lately reported."""
+
+    event: EventState
+    sources: int  # distinct places (URLs, files) its articles were read at
+    recent_stories: int  # stories stored in the last `recent` hours asked for
+
+
+@dataclass(frozen=True, slots=True)
+class EventLink:
+    """Where the events stage puts a stored article, and why.
+
+    score is the story's similarity to the event when it joined; None when it opened the
+    event or is a copy (copies follow their story). shared: the heaviest evidence the story
+    and the event have in common (words, and @entity ids). event: the event after it.
+    opened: the article's story opened the event.
+    """
+
+    event: EventState
+    score: float | None = None
+    shared: tuple[str, ...] = ()
+    opened: bool = False
+    # The entries the event is found by from now on (the heaviest of its profile).
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +377,9 @@ class RuleMatch:
     channels: tuple[ChannelTarget, ...]
     throttle_seconds: float = 0.0
     digest: bool = False
+    # A `per: event` rule's match on a story: when its event already alerted, it is listed
+    # as an update of that alert.
+    update: bool = False
 
 
 class AlertState(StrEnum):
@@ -354,6 +415,15 @@ class DeliveryStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertUpdate:
+    """A later story of an alerted event: listed with the alert, not alerted again."""
+
+    article_id: str
+    title: str
+    matched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AlertRecord:
     """An alert as kept in the store: the rule, the story and each channel's delivery."""
 
@@ -366,6 +436,8 @@ class AlertRecord:
     run_id: str | None
     state: AlertState
     deliveries: tuple[DeliveryStatus, ...] = ()
+    event_id: str | None = None
+    updates: tuple[AlertUpdate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +468,7 @@ class StoryBrief:
     sources: tuple[str, ...]
     entities: tuple[tuple[str, str, str], ...]  # (id, label, type)
     published_at: datetime | None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from pydantic_settings import (
 
 from newsmon.allow_list import parse_allow_list
 from newsmon.runner_spec import parse_runner_spec
+from newsmon.yaml_model import parse_duration
 
 CONFIG_FILE_ENV = "NEWSMON_CONFIG"
 
@@ -82,6 +83,19 @@ class Settings(BaseSettings):
     dedup_min_shingles: PositiveInt = Field(
         default=12,
         description="Documents with fewer shingles (a headline only) are never linked.",
+    )
+    event_window: PositiveFloat = Field(
+        default=48 * 3600,
+        description=(
+            "A story joins an event seen within this long of it (seconds, or 90m, 48h, 2d);"
+            " story times are publication times, else ingestion times."
+        ),
+    )
+    event_min_score: float = Field(
+        default=0.10,
+        gt=0,
+        le=1,
+        description="Similarity (0-1) of a story's evidence to an event's that makes it join.",
     )
     gazetteer: Path | None = Field(
         default=None,
@@ -202,6 +216,11 @@ class Settings(BaseSettings):
     show_prefect_logs: bool = Field(
         default=False, description="Print Prefect's own flow/task logs on the console."
     )
+
+    @field_validator("event_window", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> object:
+        return parse_duration(value)
 
     @field_validator("task_runner")
     @classmethod

@@ -42,18 +42,27 @@ def rule_matches(
     found = []
     for article in articles:
         for rule in matching_rules(rules, article):
-            story_key = (article.cluster_id or article.id) if rule.new_story_only else article.id
             found.append(
                 RuleMatch(
                     rule=rule.name,
                     article_id=article.id,
-                    story_key=story_key,
+                    story_key=_story_key(rule, article),
                     channels=targets[rule.name],
                     throttle_seconds=rule.throttle,
                     digest=rule.digest is not None,
+                    # A copy of a story adds nothing to its event: only stories are updates.
+                    update=rule.per == "event" and article.duplicate_of is None,
                 )
             )
     return found
+
+
+def _story_key(rule: AlertRule, article: Article) -> str:
+    """What a rule alerts once for: the article's event, story or the article itself."""
+    story = article.cluster_id or article.id
+    if rule.per == "event":
+        return article.event_id or story  # stored before events existed: its story
+    return story if rule.per == "story" else article.id
 
 
 def check_new_stories(

@@ -39,6 +39,10 @@ class AlertRule(BaseModel):
     query: str | None = None
     lang: Names
     new_story_only: bool = True
+    # What alerts once: each new event (its later stories are listed as updates), each new
+    # story (a near-duplicate cluster), or each new copy. Default: story, or copy when
+    # new_story_only is false (the older spelling of the same choice).
+    per: Literal["event", "story", "copy"] = "story"
     throttle: float = Field(default=0.0, ge=0)
     digest: Literal["daily"] | None = None
     channels: tuple[ChannelName, ...] = CHANNELS
@@ -48,6 +52,18 @@ class AlertRule(BaseModel):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return _as_tuple(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_from_new_story_only(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        copies = data.get("new_story_only") is False
+        if "per" not in data:
+            return {**data, "per": "copy" if copies else "story"}
+        if copies and data["per"] != "copy":
+            raise ValueError(f"new_story_only: false contradicts per: {data['per']}")
+        return data
 
     @field_validator("throttle", mode="before")
     @classmethod

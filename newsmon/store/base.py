@@ -15,6 +15,10 @@ from newsmon.records import (
     Article,
     ChannelTarget,
     Delivery,
+    EventLink,
+    EventMember,
+    EventState,
+    EventSummary,
     FeedEntry,
     FeedPoll,
     FeedState,
@@ -76,8 +80,10 @@ class ArticleStore(Protocol):
         fingerprints: Sequence[Fingerprint],
         run_id: str,
         link: Callable[[Fingerprint], StoryLink],
+        place: Callable[[Fingerprint, StoryLink], EventLink] | None = None,
     ) -> StoreResult:
-        """Store new articles with the story link() gives each, in one write transaction."""
+        """Store new articles with the story link() and the event place() gives each, in one
+        write transaction (each event written before the next article is placed)."""
         ...
 
     def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
@@ -137,6 +143,46 @@ class ArticleStore(Protocol):
 
     def replace_entities(self, tagged: Sequence[Article]) -> None:
         """Overwrite stored articles' entities (re-tagging); Elasticsearch gets them again."""
+        ...
+
+
+class EventStore(Protocol):
+    """Events: the state and evidence of each, and the index a new story searches.
+
+    Concurrency: events are written inside add_articles' transaction, so what one writer
+    places sees every event the writers before it opened.
+    """
+
+    def event_candidates(self, keys: Sequence[str], since: datetime, limit: int) -> list[str]:
+        """Events indexed under any of the keys and seen since `since`, most keys shared first."""
+        ...
+
+    def event_states(self, ids: Sequence[str]) -> dict[str, EventState]:
+        """The stored state of each event (unknown ids left out)."""
+        ...
+
+    def event_of(self, article_id: str) -> str | None:
+        """The event a stored article is in, if any."""
+        ...
+
+    def events(self, limit: int, now: datetime, recent_hours: float = 24) -> list[EventSummary]:
+        """Events, the most recently reported first, with sources and recent stories counted."""
+        ...
+
+    def event_members(self, event_id: str) -> list[EventMember]:
+        """An event's articles in the order they were stored, with why each joined."""
+        ...
+
+    def reset_events(self) -> None:
+        """Forget every event and every article's place in one (before recomputing them)."""
+        ...
+
+    def relink_events(
+        self,
+        fingerprints: Sequence[Fingerprint],
+        place: Callable[[Fingerprint, StoryLink], EventLink],
+    ) -> None:
+        """Place stored articles in events again, in order, in one transaction (rebuild)."""
         ...
 
 
@@ -284,7 +330,7 @@ class FeedStore(Protocol):
         ...
 
 
-class Store(RunLog, ArticleStore, IndexOutbox, AlertOutbox, FeedStore, Protocol):
+class Store(RunLog, ArticleStore, EventStore, IndexOutbox, AlertOutbox, FeedStore, Protocol):
     """Every role over one backend and one connection."""
 
     def close(self) -> None:

@@ -206,6 +206,49 @@ def test_new_putin_xi_stories_reach_email_and_webhook_once(
     assert fired == alerted
 
 
+def test_ten_write_ups_of_one_call_alert_once_and_list_nine_updates(
+    fixtures: Path, tmp_path: Path, tls: tuple[Path, Path]
+) -> None:
+    call = fixtures / "events" / "putin-xi-call"
+    with smtp_peer("starttls", tls) as smtp, webhook_peer() as hook:
+        settings = _settings(tmp_path, smtp, hook.url, cert=tls[0])
+        summary = ingest_files([str(call)], pipeline_config(settings))
+        assert summary.stored == 10
+        [alert] = _putin_xi(summary.alerts)
+        assert len(smtp.messages) == 1 and len(hook.received) == 1
+
+        store = open_store(settings)
+        try:
+            stored = {Path(a.source).name: a for a in store.iter_articles()}
+            [listed] = store.alerts(rule="putin-xi")
+        finally:
+            store.close()
+        first = stored["01.txt"]
+        assert alert.article_id == first.id and alert.event_id == first.event_id
+        assert len({a.event_id for a in stored.values()}) == 1
+        assert len({a.cluster_id for a in stored.values()}) == 10  # ten stories, no copies
+        assert {u.article_id for u in listed.updates} == {
+            a.id for name, a in stored.items() if name != "01.txt"
+        }
+        body = _verify_as_receiver(hook.received[0])
+        assert body["story"]["event_id"] == first.event_id
+
+        # The same write-ups again: nothing new, no alert, no update, nothing sent.
+        again = ingest_files([str(call)], pipeline_config(settings))
+        assert again.stored == 0 and again.alerts == []
+        store = open_store(settings)
+        try:
+            [listed_again] = store.alerts(rule="putin-xi")
+        finally:
+            store.close()
+        assert listed_again.updates == listed.updates
+        assert (len(smtp.messages), len(hook.received)) == (1, 1)
+
+    shown = newsmon("alerts", "--rule", "putin-xi", db=settings.db)
+    assert "9 later stories of its event" in shown.stdout
+    assert shown.stdout.count("    update ") == 9
+
+
 def test_faults_then_recovery_every_alert_arrives_once(
     seeds: Path, tmp_path: Path, tls: tuple[Path, Path]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,7 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
 def test_help_texts(tmp_path: Path) -> None:
     commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
     more = (["entities"], ["entities", "tag"], ["entities", "retag"], ["es"], ["es", "sync"])
+    more += (["events"], ["events", "show"], ["events", "rebuild"])
     alerts = (["alerts"], ["alerts", "retry"], ["alerts", "rules"], ["poll"], ["feeds"], ["serve"])
     db = tmp_path / "unused.db"
     for command in (
@@ -219,6 +221,46 @@ def test_entities_tag_and_retag(tmp_path: Path, seeds: Path, seeded_store: Path)
     bad = newsmon("run", str(seeds), db=db, env=env)
     assert bad.returncode == 2
     assert "gazetteer.yml: bad id 'Putin'" in bad.stderr
+
+
+def test_events_list_show_and_rebuild(tmp_path: Path, fixtures: Path, seeds: Path) -> None:
+    db = tmp_path / "store.db"
+    inbox = tmp_path / "inbox"
+    shutil.copytree(fixtures / "events" / "putin-xi-call", inbox / "call")
+    shutil.copytree(seeds, inbox / "seeds")
+    assert newsmon("run", str(inbox), db=db).returncode == 0
+
+    listed = [json.loads(line) for line in newsmon("events", "--json", db=db).stdout.splitlines()]
+    # The call's ten write-ups and seed 004, the call's own report (which holds all of
+    # write-up 01, so dedup makes it a copy of that story), are one event; the other four
+    # seeds report four other happenings.
+    assert sorted(e["stories"] for e in listed) == [1, 1, 1, 1, 10]
+    call = next(e for e in listed if e["stories"] == 10)
+    assert call["articles"] == call["sources"] == 11 and call["stories_last_24h"] == 10
+    assert call["first_seen"] <= call["last_seen"]
+    text = newsmon("events", db=db).stdout
+    assert f"{call['event_id']}  10 stories, 11 articles, 11 sources" in text
+
+    shown = newsmon("events", "show", call["event_id"], db=db)
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"{call['event_id']}  opened"
+    joined = [ln for ln in lines if " sharing " in ln]
+    assert len(joined) == 9 and sum(" copy of " in ln for ln in lines) == 1
+    members = [
+        json.loads(ln)
+        for ln in newsmon("events", "show", call["event_id"], "--json", db=db).stdout.splitlines()
+    ]
+    assert [m["event_score"] is None for m in members].count(True) == 2  # opener and copy
+    missing = newsmon("events", "show", "no-such-event", db=db)
+    assert missing.returncode == 2 and "no-such-event: no such event" in missing.stderr
+
+    rebuilt = newsmon("events", "rebuild", db=db)
+    assert rebuilt.returncode == 0 and "rebuilt: 15 articles in 5 events" in rebuilt.stdout
+    again = [json.loads(line) for line in newsmon("events", "--json", db=db).stdout.splitlines()]
+    assert sorted(e["event_id"] for e in again) == sorted(e["event_id"] for e in listed)
+
+    exported = [json.loads(line) for line in newsmon("export", db=db).stdout.splitlines()]
+    assert {r["event_id"] for r in exported} == {e["event_id"] for e in listed}
 
 
 def test_alert_rules_are_checked_before_the_run(tmp_path: Path, seeds: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -39,6 +40,23 @@ def test_setup_is_idempotent_and_the_mapping_is_strict(
     assert outcome.indexed == ["a"]
     [(doc_id, reason)] = outcome.rejected
     assert doc_id == "b" and reason.startswith("strict_dynamic_mapping_exception")
+
+
+def test_setup_adds_new_template_fields_to_an_index_made_before_them(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path
+) -> None:
+    template = json.loads(Path(elasticsearch.template).read_text(encoding="utf-8"))
+    del template["template"]["mappings"]["properties"]["event_id"]
+    older = tmp_path / "older-template.json"
+    older.write_text(json.dumps(template), encoding="utf-8")
+    old_sink = _sink(dataclasses.replace(elasticsearch, template=older), tmp_path)
+    index = old_sink.setup()
+    assert old_sink.index([{"id": "a", "event_id": "e1"}]).rejected  # strict, no such field
+
+    sink = _sink(elasticsearch, tmp_path)
+    assert sink.setup() == index
+    outcome = sink.index([{"id": "a", "event_id": "e1"}])
+    assert outcome.indexed == ["a"] and not outcome.rejected
 
 
 def test_a_run_indexes_each_story_once_with_its_entities(

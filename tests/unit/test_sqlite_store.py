@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,27 @@ def test_a_finished_run_is_written_with_its_status(tmp_path: Path) -> None:
     store.finish_run(RunSummary(run, 1, 0, 0, [Rejection("bad.txt", "decode", "empty file")], 0.1))
     row = sqlite3.connect(tmp_path / "s.db").execute("SELECT status, read FROM runs").fetchone()
     assert row == ("some-rejected", 1)
+
+
+def test_writers_that_open_a_fresh_store_at_once_all_get_it(tmp_path: Path) -> None:
+    # The first to open a new file switches it to WAL; the others used to get "database is
+    # locked" at once (SQLite does not wait for that switch) and the run stopped.
+    for round_ in range(20):
+        path = tmp_path / f"fresh-{round_}.db"
+        errors: list[BaseException] = []
+
+        def open_and_close(where: Path = path, seen: list[BaseException] = errors) -> None:
+            try:
+                SQLiteStore(where, analyzer=search_terms).close()
+            except BaseException as exc:
+                seen.append(exc)
+
+        threads = [threading.Thread(target=open_and_close) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
 
 
 def test_store_opened_by_a_newer_newsmon_is_refused(tmp_path: Path) -> None:

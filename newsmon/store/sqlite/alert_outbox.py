@@ -11,6 +11,7 @@ from newsmon.ids import delivery_key
 from newsmon.records import (
     AlertRecord,
     AlertState,
+    AlertUpdate,
     Article,
     ChannelTarget,
     Delivery,
@@ -80,7 +81,9 @@ class SQLiteAlertOutbox(SQLiteDatabase):
                     (match.rule, match.story_key, match.article_id, run_id, at, state),
                 )
                 if not cursor.rowcount:
-                    continue  # this story already alerted for this rule
+                    if match.update:
+                        self._add_update(match, run_id, at)
+                    continue  # this story (or event) already alerted for this rule
                 alert_id = int(cursor.lastrowid or 0)
                 created.append(alert_id)
                 # Its indexed document lists the rules that alerted on it: send it again.
@@ -90,6 +93,15 @@ class SQLiteAlertOutbox(SQLiteDatabase):
                         key = delivery_key(match.rule, match.story_key, target.channel)
                         self._add_delivery(key, match.rule, target, "alert", None, at, [alert_id])
         return self.alerts_by_id(created), [i for i in checked if i in taken]
+
+    def _add_update(self, match: RuleMatch, run_id: str | None, at: str) -> None:
+        """List a later story of an alerted event under that event's alert."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO alert_updates (alert_id, article_id, run_id, matched_at)"
+            " SELECT id, ?, ?, ? FROM alerts WHERE rule = ? AND story_key = ?"
+            " AND article_id != ?",
+            (match.article_id, run_id, at, match.rule, match.story_key, match.article_id),
+        )
 
     def _alert_state(self, match: RuleMatch, now: datetime) -> AlertState:
         if match.digest:
@@ -304,10 +316,16 @@ class SQLiteAlertOutbox(SQLiteDatabase):
         records = []
         for i in ids:
             row = self._db.execute(
-                "SELECT al.*, ar.title, ar.cluster_id FROM alerts al"
+                "SELECT al.*, ar.title, ar.cluster_id, ar.event_id FROM alerts al"
                 " JOIN articles ar ON ar.id = al.article_id WHERE al.id = ?",
                 (i,),
             ).fetchone()
+            updates = self._db.execute(
+                "SELECT u.article_id, ar.title, u.matched_at FROM alert_updates u"
+                " JOIN articles ar ON ar.id = u.article_id WHERE u.alert_id = ?"
+                " ORDER BY u.matched_at, ar.rowid",
+                (i,),
+            ).fetchall()
             deliveries = self._db.execute(
                 "SELECT d.* FROM deliveries d JOIN delivery_alerts da ON da.delivery_id = d.id"
                 " WHERE da.alert_id = ? ORDER BY d.id",
@@ -324,6 +342,10 @@ class SQLiteAlertOutbox(SQLiteDatabase):
                     run_id=row["run_id"],
                     state=AlertState(row["state"]),
                     deliveries=tuple(_delivery_status(d) for d in deliveries),
+                    event_id=row["event_id"],
+                    updates=tuple(
+                        AlertUpdate(u[0], u[1], datetime.fromisoformat(u[2])) for u in updates
+                    ),
                 )
             )
         return records

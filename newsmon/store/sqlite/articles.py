@@ -9,6 +9,7 @@ from newsmon.errors import StoreError
 from newsmon.records import (
     Article,
     EntityTag,
+    EventLink,
     Fingerprint,
     Mention,
     StoreResult,
@@ -18,10 +19,10 @@ from newsmon.records import (
 from newsmon.store.sqlite.connection import (
     _ARTICLE_COLUMNS,
     _ID_CHUNK,
-    SQLiteDatabase,
     _article,
     _now,
 )
+from newsmon.store.sqlite.events import SQLiteEvents, event_columns
 
 LAYOUT_KEY = "dedup_layout"
 # Documents read per band key: the oldest few copies stand for a story copied many times.
@@ -51,8 +52,8 @@ def _entity_rows(article_id: str, tags: Sequence[EntityTag]) -> list[tuple[str, 
     ]
 
 
-class SQLiteArticles(SQLiteDatabase):
-    """The ArticleStore port on SQLite."""
+class SQLiteArticles(SQLiteEvents):
+    """The ArticleStore port on SQLite (and its events, linked in the same transaction)."""
 
     def check_layout(self, layout: str) -> None:
         """Record the LSH band layout on first use; refuse a different one over stored keys."""
@@ -74,17 +75,19 @@ class SQLiteArticles(SQLiteDatabase):
         fingerprints: Sequence[Fingerprint],
         run_id: str,
         link: Callable[[Fingerprint], StoryLink],
+        place: Callable[[Fingerprint, StoryLink], EventLink] | None = None,
     ) -> StoreResult:
-        """Store new articles with the story link() gives each; known ones only gain a source.
+        """Store new articles with the story link() gives each and the event place() gives
+        it; known ones only gain a source.
 
         One write transaction covers lookup, linking and insert, so two processes storing
-        copies of one story cannot both make theirs the first.
+        copies of one story cannot both make theirs the first, nor open an event twice.
         """
         new_ids: list[str] = []
         known_ids: list[str] = []
         searchable: list[tuple[str, str, str]] = []
         now = _now()
-        with self._transaction():
+        with self._transaction(), self._events_cached():
             known = self._known_ids([fp.article.id for fp in fingerprints])
             for fp in fingerprints:
                 article = fp.article
@@ -93,7 +96,11 @@ class SQLiteArticles(SQLiteDatabase):
                     known_ids.append(article.id)
                 else:
                     known.add(article.id)  # a second copy later in the same batch is known
-                    self._insert(fp, link(fp), run_id)
+                    story = link(fp)
+                    event = place(fp, story) if place is not None else None
+                    self._insert(fp, story, run_id, event)
+                    if event is not None:
+                        self._write_event(event)
                     searchable.append(self._search_row(article))
                     self._add_band_keys(fp)
                     self._db.execute("INSERT INTO alert_queue VALUES (?)", (article.id,))
@@ -132,11 +139,13 @@ class SQLiteArticles(SQLiteDatabase):
             [(key, doc) for key in fp.band_keys],
         )
 
-    def _insert(self, fp: Fingerprint, story: StoryLink, run_id: str) -> None:
+    def _insert(
+        self, fp: Fingerprint, story: StoryLink, run_id: str, event: EventLink | None
+    ) -> None:
         a = fp.article
         self._db.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, event_score, event_shared, run_id)"
+            f" VALUES ({', '.join('?' * 19)})",
             (
                 a.id,
                 a.source,
@@ -153,6 +162,7 @@ class SQLiteArticles(SQLiteDatabase):
                 story.similarity,
                 a.author,
                 a.version_of,
+                *event_columns(event),
                 run_id,
             ),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -54,7 +55,7 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 _ARTICLE_COLUMNS = (
     "id, source, title, text, text_norm, lang, ingested_at, encoding, url, published_at,"
-    " cluster_id, duplicate_of, similarity, author, version_of"
+    " cluster_id, duplicate_of, similarity, author, version_of, event_id"
 )
 
 
@@ -75,6 +76,7 @@ def _article(row: sqlite3.Row) -> Article:
         similarity=row["similarity"],
         author=row["author"],
         version_of=row["version_of"],
+        event_id=row["event_id"],
     )
 
 
@@ -95,13 +97,27 @@ class SQLiteDatabase:
             self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open store: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"{path}: cannot create store: {exc.strerror or exc}") from exc
+
+    def _use_wal(self) -> None:
+        # Switching a new file to WAL needs it to itself, and SQLite answers "database is
+        # locked" at once, without the busy timeout, while another process is creating the
+        # same store: several `newsmon run`s started together on a fresh store.
+        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
