@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -38,6 +38,9 @@ class EventParams:
     key_terms: int = 40
     # Events compared per story, those sharing the most indexed evidence first.
     candidates: int = 20
+    # An event's index rows carry its last story time as of their last rewrite; they are
+    # rewritten when its indexed entries change or that time is this old, not per story.
+    reindex_hours: float = 1.0
     # Entries stored as the reason a story joined.
     shared_shown: int = 8
 
@@ -115,6 +118,7 @@ def _opened(article: Article, terms: Terms, at: datetime, params: EventParams) -
         stories=1,
         articles=1,
         profile=merged_profile((), terms, params.profile_terms),
+        indexed_seen=at,
     )
     return EventLink(event=state, opened=True, keys=index_keys(state, params))
 
@@ -133,7 +137,17 @@ def _grown(event: EventState, at: datetime, story: Terms | None, params: EventPa
         stories=event.stories + (story is not None),
         articles=event.articles + 1,
         profile=profile,
+        indexed_seen=event.indexed_seen,
     )
+
+
+def _reindexed(before: EventState, after: EventState, params: EventParams) -> EventLink | None:
+    """The event's new index keys when its rows must be rewritten, else None."""
+    keys = index_keys(after, params)
+    stale = after.last_seen - before.indexed_seen >= timedelta(hours=params.reindex_hours)
+    if keys == index_keys(before, params) and not stale:
+        return None
+    return EventLink(event=replace(after, indexed_seen=after.last_seen), keys=keys)
 
 
 def link_event(
@@ -146,18 +160,21 @@ def link_event(
         # A copy reports what its story reports.
         event_id = index.event_of(story.cluster_id)
         if event_id is not None:
-            event = _grown(index.event_states([event_id])[event_id], at, None, params)
-            return EventLink(event=event, keys=index_keys(event, params))
+            before = index.event_states([event_id])[event_id]
+            after = _grown(before, at, None, params)
+            return _reindexed(before, after, params) or EventLink(event=after)
     terms = fp.event_terms or event_terms(article)
     window = timedelta(hours=params.window_hours)
-    found = index.event_candidates([t for t, _ in terms], at - window, params.candidates)
+    # Index rows may lag an event's last story by up to reindex_hours: look that much further.
+    since = at - window - timedelta(hours=params.reindex_hours)
+    found = index.event_candidates([t for t, _ in terms], since, params.candidates)
     states = index.event_states(found)
     weights = dict(terms)
     best: tuple[float, EventState] | None = None
     for event_id in found:
         event = states[event_id]
-        if event.first_seen - window > at:
-            continue  # a backfilled story from well before the event began
+        if event.first_seen - window > at or event.last_seen + window < at:
+            continue  # outside the window: a backfilled story, or an index row that lags
         score = similarity(weights, event.profile)
         if score >= params.min_score and (best is None or score > best[0]):
             best = (score, event)
@@ -165,11 +182,12 @@ def link_event(
         return _opened(article, terms, at, params)
     score, event = best
     grown = _grown(event, at, terms, params)
+    reindexed = _reindexed(event, grown, params)
     return EventLink(
-        event=grown,
+        event=reindexed.event if reindexed else grown,
         score=round(score, 4),
         shared=shared_evidence(terms, event.profile, params.shared_shown),
-        keys=index_keys(grown, params),
+        keys=reindexed.keys if reindexed else (),
     )
 
 

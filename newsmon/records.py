@@ -174,6 +174,8 @@ class EventState:
     stories: int
     articles: int
     profile: tuple[tuple[str, float], ...]
+    # last_seen as the event's index rows carry it (they are rewritten now and then).
+    indexed_seen: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +211,8 @@ class EventLink:
     score: float | None = None
     shared: tuple[str, ...] = ()
     opened: bool = False
-    # The entries the event is found by from now on (the heaviest of its profile).
+    # The entries the event is found by from now on (the heaviest of its profile), when its
+    # index rows are to be rewritten; empty when they stay as they are.
     keys: tuple[str, ...] = ()
 
 

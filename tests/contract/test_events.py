@@ -153,3 +153,20 @@ def test_old_events_are_not_candidates(store: Store, window_hours: float) -> Non
     keys = [t for t, _ in fingerprints[0].event_terms]
     assert store.event_candidates(keys, NOW - timedelta(hours=6), 5) == [fingerprints[0].article.id]
     assert store.event_candidates(keys, NOW - timedelta(hours=window_hours), 5) == []
+
+
+def test_an_event_whose_index_rows_lag_is_still_found_within_the_window(
+    store: Store, tmp_path: Path
+) -> None:
+    # A copy half an hour later moves the event's last story time but not its index rows
+    # (rewritten at most hourly); a report 47 h 45 min after that copy is within the window.
+    start = NOW - timedelta(days=3)
+    copy = tmp_path / "copy-01.txt"
+    copy.write_text("وكالات\n\n" + (CALL / "01.txt").read_text(encoding="utf-8"), "utf-8")
+    first, later_copy = _prepared([CALL / "01.txt", copy], [start, start + timedelta(minutes=30)])
+    _store(store, [first, later_copy])
+    event = store.event_states([first.article.id])[first.article.id]
+    assert event.indexed_seen == start < event.last_seen
+    [report] = _prepared([CALL / "03.txt"], [event.last_seen + timedelta(hours=47, minutes=45)])
+    _store(store, [report])
+    assert _events(store, [report]) == [first.article.id]

@@ -8,11 +8,13 @@ CREATE TABLE events (
     last_seen  TEXT NOT NULL,
     stories    INTEGER NOT NULL,
     articles   INTEGER NOT NULL,
-    profile    TEXT NOT NULL
+    profile    TEXT NOT NULL,
+    indexed_seen TEXT NOT NULL
 ) WITHOUT ROWID;
 
 -- How a new story finds its event: the heaviest entries of each event's profile, with the
--- event's last_seen, so a lookup reads only events recent enough to join.
+-- event's last_seen as of their last rewrite (events.indexed_seen), so a lookup reads only
+-- events recent enough to join.
 CREATE TABLE event_keys (
     key       TEXT NOT NULL,
     last_seen TEXT NOT NULL,

@@ -18,8 +18,8 @@ from newsmon.records import (
 from newsmon.store.sqlite.connection import _ARTICLE_COLUMNS, SQLiteDatabase, _article, _ts
 
 
-def _state(row: tuple[str, str, str, str, int, int, str]) -> EventState:
-    event_id, title, first, last, stories, articles, profile = row
+def _state(row: tuple[str, str, str, str, int, int, str, str]) -> EventState:
+    event_id, title, first, last, stories, articles, profile, indexed = row
     return EventState(
         id=event_id,
         title=title,
@@ -28,6 +28,7 @@ def _state(row: tuple[str, str, str, str, int, int, str]) -> EventState:
         stories=stories,
         articles=articles,
         profile=tuple((t, float(w)) for t, w in json.loads(profile)),
+        indexed_seen=datetime.fromisoformat(indexed),
     )
 
 
@@ -65,7 +66,7 @@ class SQLiteEvents(SQLiteDatabase):
         cache = self._event_cache if self._event_cache is not None else {}
         missing = [i for i in ids if i not in cache]
         if missing:
-            columns = "title, first_seen, last_seen, stories, articles, profile"
+            columns = "title, first_seen, last_seen, stories, articles, profile, indexed_seen"
             rows = self._by_ids(columns, missing, table="events")
             cache.update({i: _state((i, *row)) for i, row in rows.items()})
         return {i: cache[i] for i in ids if i in cache}
@@ -80,7 +81,8 @@ class SQLiteEvents(SQLiteDatabase):
     def events(self, limit: int, now: datetime, recent_hours: float = 24) -> list[EventSummary]:
         """Events, the most recently reported first, with sources and recent stories counted."""
         rows = self._db.execute(
-            "SELECT id, title, first_seen, last_seen, stories, articles, profile FROM events"
+            "SELECT id, title, first_seen, last_seen, stories, articles, profile, indexed_seen"
+            " FROM events"
             " ORDER BY last_seen DESC, id LIMIT ?",
             (limit,),
         ).fetchall()
@@ -149,16 +151,18 @@ class SQLiteEvents(SQLiteDatabase):
                 self._write_event(link)
 
     def _write_event(self, link: EventLink) -> None:
-        """Record an event's new state and index keys (inside the caller's transaction)."""
+        """Record an event's new state, and its index rows when they change (inside the
+        caller's transaction)."""
         event = link.event
         if self._event_cache is not None:
             self._event_cache[event.id] = event
         self._db.execute(
-            "INSERT INTO events (id, title, first_seen, last_seen, stories, articles, profile)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            "INSERT INTO events"
+            " (id, title, first_seen, last_seen, stories, articles, profile, indexed_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " first_seen = excluded.first_seen, last_seen = excluded.last_seen,"
             " stories = excluded.stories, articles = excluded.articles,"
-            " profile = excluded.profile",
+            " profile = excluded.profile, indexed_seen = excluded.indexed_seen",
             (
                 event.id,
                 event.title,
@@ -167,13 +171,15 @@ class SQLiteEvents(SQLiteDatabase):
                 event.stories,
                 event.articles,
                 json.dumps([[t, w] for t, w in event.profile], ensure_ascii=False),
+                _ts(event.indexed_seen),
             ),
         )
-        # The keys carry last_seen, so they are rewritten whenever the event grows.
+        if not link.keys:
+            return
         self._db.execute("DELETE FROM event_keys WHERE event_id = ?", (event.id,))
         self._db.executemany(
             "INSERT INTO event_keys (key, last_seen, event_id) VALUES (?, ?, ?)",
-            [(key, _ts(event.last_seen), event.id) for key in link.keys],
+            [(key, _ts(event.indexed_seen), event.id) for key in link.keys],
         )
 
 
