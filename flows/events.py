@@ -39,6 +39,7 @@ def emit_new_stories(articles: Sequence[Article]) -> int:
             payload={
                 "article_id": article.id,
                 "cluster_id": article.cluster_id or article.id,
+                "event_id": article.event_id,
                 "title": article.title,
                 "url": article.url,
                 "lang": article.lang,

@@ -892,6 +892,11 @@ def alerts_rules(config: Path | None) -> None:
         mode = "daily digest" if rule.digest else f"each new {rule.per}"
         if rule.per == "event" and not rule.digest:
             mode += " (its later stories listed as updates)"
+        if rule.breaking:
+            mode = (
+                f"once per event, when {rule.breaking.sources} outlets have reported it"
+                f" within {rule.breaking.within:g} s"
+            )
         if rule.throttle:
             mode += f", at most one per {rule.throttle:g} s"
         click.echo(f"  sends: {mode}")

@@ -189,6 +189,15 @@ class EventMember:
 
 
 @dataclass(frozen=True, slots=True)
+class EventSource:
+    """One place an event's article was read, with when: for counting the outlets of an event."""
+
+    source: str
+    published_at: datetime | None
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EventSummary:
     """An event as `newsmon events` lists it: its state, and how widely and lately reported."""
 

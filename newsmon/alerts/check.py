@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from newsmon.alerts.breaking import is_breaking
 from newsmon.alerts.channels import channel_targets
 from newsmon.alerts.config import AlertConfig, StoryEvents
 from newsmon.alerts.rules import AlertRule, matching_rules
-from newsmon.records import AlertRecord, AlertState, Article, RuleMatch
+from newsmon.records import AlertRecord, AlertState, Article, EventSource, RuleMatch
 from newsmon.store.base import AlertOutbox
 
 
@@ -34,14 +36,51 @@ class AlertCheck:
         return self.new_stories
 
 
+class EventReports(Protocol):
+    """Where an event was reported: what a breaking rule counts."""
+
+    def event_sources(self, event_id: str) -> list[EventSource]:
+        """Every place an event's articles were read, with publication and first-seen times."""
+        ...
+
+
+class AlertStore(AlertOutbox, EventReports, Protocol):
+    """What checking the rules needs from the store."""
+
+
 def rule_matches(
-    rules: Sequence[AlertRule], articles: Sequence[Article], config: AlertConfig
+    rules: Sequence[AlertRule],
+    articles: Sequence[Article],
+    config: AlertConfig,
+    reports: EventReports | None = None,
 ) -> list[RuleMatch]:
-    """Every (rule, article) match, with the story key and the channels it goes to."""
+    """Every (rule, article) match, with the story key and the channels it goes to.
+
+    A breaking rule matches once its event has enough outlets (`reports` tells where the
+    event was reported); without `reports` breaking rules match nothing.
+    """
     targets = {rule.name: channel_targets(rule, config) for rule in rules}
     found = []
+    sources: dict[str, list[EventSource]] = {}
     for article in articles:
         for rule in matching_rules(rules, article):
+            if rule.breaking is not None:
+                event_id = article.event_id
+                if reports is None or event_id is None:
+                    continue
+                if event_id not in sources:
+                    sources[event_id] = reports.event_sources(event_id)
+                if is_breaking(rule, sources[event_id]):
+                    found.append(
+                        RuleMatch(
+                            rule=rule.name,
+                            article_id=article.id,
+                            story_key=f"breaking:{event_id}",
+                            channels=targets[rule.name],
+                            throttle_seconds=rule.throttle,
+                        )
+                    )
+                continue
             found.append(
                 RuleMatch(
                     rule=rule.name,
@@ -66,7 +105,7 @@ def _story_key(rule: AlertRule, article: Article) -> str:
 
 
 def check_new_stories(
-    store: AlertOutbox,
+    store: AlertStore,
     rules: Sequence[AlertRule],
     config: AlertConfig,
     run_id: str | None,
@@ -76,7 +115,7 @@ def check_new_stories(
     result = AlertCheck()
     while articles := store.alert_queue(config.batch_size):
         when = now or datetime.now(UTC)
-        found = rule_matches(rules, articles, config)
+        found = rule_matches(rules, articles, config, store)
         alerts, taken = store.record_alerts(run_id, [a.id for a in articles], found, when)
         result.checked += len(taken)
         result.alerts += alerts

@@ -25,6 +25,21 @@ def _as_tuple(value: Any) -> Any:
     return (value,) if isinstance(value, str) else value
 
 
+class Breaking(BaseModel):
+    """When an event counts as breaking: this many distinct outlets report it within `within`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: int = Field(ge=2)
+    within: float = Field(gt=0)
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        """Seconds, or a number with a unit: 90s, 30m, 2h, 1d."""
+        return parse_duration(value)
+
+
 class AlertRule(BaseModel):
     """One rule: which new stories it matches, how often it may alert, and where to."""
 
@@ -43,6 +58,9 @@ class AlertRule(BaseModel):
     # story (a near-duplicate cluster), or each new copy. Default: story, or copy when
     # new_story_only is false (the older spelling of the same choice).
     per: Literal["event", "story", "copy"] = "story"
+    # Alert once per event, when `sources` distinct outlets have reported it within `within`
+    # (instead of on its first story).
+    breaking: Breaking | None = None
     throttle: float = Field(default=0.0, ge=0)
     digest: Literal["daily"] | None = None
     channels: tuple[ChannelName, ...] = CHANNELS
@@ -77,6 +95,8 @@ class AlertRule(BaseModel):
             raise ValueError("needs all_of, any_of or query: it would alert on every story")
         if self.query is not None and not query_groups(self.query):
             raise ValueError(f"query {self.query!r} has no words to match")
+        if self.breaking is not None and self.digest is not None:
+            raise ValueError("breaking alerts as it happens; it cannot also be a daily digest")
         return self
 
     @property

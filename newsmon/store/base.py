@@ -17,6 +17,7 @@ from newsmon.records import (
     Delivery,
     EventLink,
     EventMember,
+    EventSource,
     EventState,
     EventSummary,
     FeedEntry,
@@ -171,6 +172,10 @@ class EventStore(Protocol):
 
     def event_members(self, event_id: str) -> list[EventMember]:
         """An event's articles in the order they were stored, with why each joined."""
+        ...
+
+    def event_sources(self, event_id: str) -> list[EventSource]:
+        """Every place an event's articles were read, with publication and first-seen times."""
         ...
 
     def reset_events(self) -> None:

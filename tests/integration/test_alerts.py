@@ -249,6 +249,50 @@ def test_ten_write_ups_of_one_call_alert_once_and_list_nine_updates(
     assert shown.stdout.count("    update ") == 9
 
 
+def test_a_breaking_rule_fires_once_when_the_third_outlet_reports_the_event(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "rules:\n"
+        "  - name: putin-xi-breaking\n"
+        "    all_of: [Q7747, Q15031]\n"
+        "    breaking: {sources: 3, within: 2h}\n",
+        encoding="utf-8",
+    )
+    settings = _settings(tmp_path, None, None, alert_rules=rules)
+    call = fixtures / "events" / "putin-xi-call"
+    inbox = tmp_path / "inbox"
+
+    def report(outlet: str, name: str) -> None:
+        (inbox / outlet).mkdir(parents=True, exist_ok=True)
+        shutil.copy(call / name, inbox / outlet / name)
+
+    # Two outlets (a file's outlet is its folder), three reports: not breaking yet.
+    report("outlet-a", "01.txt")
+    report("outlet-b", "02.txt")
+    report("outlet-b", "03.txt")
+    first = ingest_files([str(inbox)], pipeline_config(settings))
+    assert first.stored == 3 and first.alerts == []
+    # A third outlet: the event breaks, once.
+    report("outlet-c", "04.txt")
+    second = ingest_files([str(inbox)], pipeline_config(settings))
+    [alert] = second.alerts
+    assert alert.rule == "putin-xi-breaking"
+    store = open_store(settings)
+    try:
+        articles = {Path(a.source).name: a for a in store.iter_articles()}
+    finally:
+        store.close()
+    assert alert.article_id == articles["04.txt"].id
+    assert alert.title == articles["04.txt"].title
+    assert alert.event_id == articles["01.txt"].event_id
+    # A fourth outlet: the event already broke.
+    report("outlet-d", "05.txt")
+    third = ingest_files([str(inbox)], pipeline_config(settings))
+    assert third.stored == 1 and third.alerts == []
+
+
 def test_faults_then_recovery_every_alert_arrives_once(
     seeds: Path, tmp_path: Path, tls: tuple[Path, Path]
 ) -> None:

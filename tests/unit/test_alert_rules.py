@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from newsmon.alerts.breaking import is_breaking, most_outlets_within, outlet
 from newsmon.alerts.check import AlertCheck
-from newsmon.alerts.rules import DEFAULT_RULES, load_alert_rules, matches
+from newsmon.alerts.rules import DEFAULT_RULES, AlertRule, load_alert_rules, matches
 from newsmon.records import (
     AlertRecord,
     AlertState,
@@ -18,6 +20,7 @@ from newsmon.records import (
     DeliveryState,
     DeliveryStatus,
     EntityTag,
+    EventSource,
     Mention,
 )
 from newsmon.yaml_model import ConfigFileError
@@ -155,3 +158,35 @@ def test_a_run_tally_counts_alerts_by_rule_and_state_and_deliveries_by_state() -
     assert tally.total == 4
     assert tally.by_rule == {"putin-xi": {"queued": 2, "throttled": 1}, "daily": {"digest": 1}}
     assert tally.deliveries == {"sent": 2, "pending": 1}
+
+
+def test_breaking_counts_distinct_outlets_within_the_window() -> None:
+    t0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
+
+    def report(source: str, minutes: float, published: bool = True) -> EventSource:
+        at = t0 + timedelta(minutes=minutes)
+        return EventSource(source, at if published else None, at + timedelta(minutes=5))
+
+    assert outlet("https://arabic.rt.com/world/1-x/") == outlet("http://rt.com/a") == "rt.com"
+    assert outlet("/data/inbox/aawsat/2015-07-21.txt") == "/data/inbox/aawsat"
+    reports = [
+        report("https://arabic.rt.com/a", 0),
+        report("https://www.rt.com/b", 10),  # the same outlet again
+        report("https://aawsat.com/c", 130),
+        report("https://alriyadh.com/d", 200),  # over two hours after the first two
+        report("/inbox/alyaum/e.txt", 230, published=False),  # first seen at 235 min
+    ]
+    assert most_outlets_within(reports, 2 * 3600) == 3  # aawsat, alriyadh, alyaum
+    assert most_outlets_within(reports[:4], 2 * 3600) == 2
+    rule = AlertRule(name="b", all_of=("Q7747",), breaking={"sources": 3, "within": "2h"})
+    assert rule.breaking is not None and rule.breaking.within == 7200
+    assert is_breaking(rule, reports) and not is_breaking(rule, reports[:4])
+
+
+def test_breaking_cannot_be_a_digest() -> None:
+    with pytest.raises(ValidationError, match="cannot also be a daily digest"):
+        AlertRule(
+            name="b", all_of=("Q7747",), digest="daily", breaking={"sources": 2, "within": 60}
+        )
+    with pytest.raises(ValidationError):
+        AlertRule(name="b", all_of=("Q7747",), breaking={"sources": 1, "within": 60})

@@ -12,7 +12,11 @@ import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATE = json.loads((DEPLOY / "elasticsearch" / "stories-template.json").read_text("utf-8"))
-FIELDS = set(TEMPLATE["template"]["mappings"]["properties"])
+_PROPERTIES = TEMPLATE["template"]["mappings"]["properties"]
+# Fields and their multi-fields (title.raw).
+FIELDS = set(_PROPERTIES) | {
+    f"{name}.{sub}" for name, spec in _PROPERTIES.items() for sub in spec.get("fields", {})
+}
 
 
 def _saved_objects() -> list[dict[str, Any]]:
@@ -36,7 +40,7 @@ def test_kibana_objects_are_importable_ndjson_with_resolvable_references() -> No
     panels = json.loads(dashboard["attributes"]["panelsJSON"])
     refs = {r["name"] for r in dashboard["references"]}
     assert {p["panelRefName"] for p in panels} == refs
-    assert len(panels) == 6
+    assert len(panels) == 7
 
 
 def test_kibana_objects_use_only_fields_the_template_maps() -> None:

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from newsmon.records import (
     EventLink,
     EventMember,
+    EventSource,
     EventState,
     EventSummary,
     Fingerprint,
     StoryLink,
 )
-from newsmon.store.sqlite.connection import _ARTICLE_COLUMNS, SQLiteDatabase, _article, _ts
+from newsmon.store.sqlite.connection import _ARTICLE_COLUMNS, SQLiteDatabase, _article, _dt, _ts
 
 
 def _state(row: tuple[str, str, str, str, int, int, str, str]) -> EventState:
@@ -98,6 +99,19 @@ class SQLiteEvents(SQLiteDatabase):
             ).fetchone()
             found.append(EventSummary(_state(tuple(row)), int(sources), int(recent)))
         return found
+
+    def event_sources(self, event_id: str) -> list[EventSource]:
+        """Every place an event's articles were read, with publication and first-seen times."""
+        rows = self._db.execute(
+            "SELECT s.source, a.published_at, s.first_seen FROM articles a"
+            " JOIN article_sources s ON s.article_id = a.id WHERE a.event_id = ?"
+            " ORDER BY s.first_seen, s.source",
+            (event_id,),
+        )
+        return [
+            EventSource(source, _dt(published), datetime.fromisoformat(first))
+            for source, published, first in rows
+        ]
 
     def event_members(self, event_id: str) -> list[EventMember]:
         """An event's articles in the order they were stored, with why each joined."""
