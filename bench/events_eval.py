@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
+from events_devset import load_event_devset, real_texts, score_devset
+
 from enrich.dedup_quality import load_devset
 from newsmon.compose import StoreConfig, pipeline_config
-from newsmon.events_devset import load_event_devset, real_texts, score_devset
 from newsmon.prepare import prepare_items
 from newsmon.records import ContentType, RawItem, StageOutput
 from newsmon.settings import Settings
