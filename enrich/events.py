@@ -61,22 +61,20 @@ class EventIndex(Protocol):
         ...
 
 
+def as_utc(at: datetime) -> datetime:
+    """A time with a zone: a naive one (a page's day-only date) is taken as UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def story_time(article: Article) -> datetime:
     """When the story happened as far as events go: published, else ingested (UTC).
 
     A publication date after the article was read is a wrong date, not the future.
     """
-    read = (
-        article.ingested_at
-        if article.ingested_at.tzinfo
-        else article.ingested_at.replace(tzinfo=UTC)
-    )
-    published = article.published_at
-    if published is None:
+    read = as_utc(article.ingested_at)
+    if article.published_at is None:
         return read
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
-    return min(published, read)
+    return min(as_utc(article.published_at), read)
 
 
 def similarity(story: Terms | Mapping[str, float], profile: Terms) -> float:

@@ -607,7 +607,7 @@ def events_rebuild(db: str | None, config: Path | None) -> None:
     settings = _settings(db, config)
     with _opened(settings) as store:
         count = rebuild_events(store, event_params(settings), settings.batch_size)
-        n_events = len(store.events(count or 1, datetime.now(UTC)))
+        n_events = store.count_events()
     click.echo(f"rebuilt: {count} articles in {n_events} events")
 
 

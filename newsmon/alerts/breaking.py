@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from courlan import extract_domain
 
+from enrich.events import as_utc
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import EventSource
 
@@ -26,12 +27,8 @@ def outlet(source: str) -> str:
     return str(PurePath(source).parent)
 
 
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def _reported(report: EventSource) -> datetime:
-    return _utc(report.published_at or report.first_seen)
+    return as_utc(report.published_at or report.first_seen)
 
 
 def most_outlets_within(sources: Sequence[EventSource], within: float) -> int:

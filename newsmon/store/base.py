@@ -178,6 +178,10 @@ class EventStore(Protocol):
         """Every place an event's articles were read, with publication and first-seen times."""
         ...
 
+    def count_events(self) -> int:
+        """Number of events."""
+        ...
+
     def reset_events(self) -> None:
         """Forget every event and every article's place in one (before recomputing them)."""
         ...

@@ -25,6 +25,8 @@ from newsmon.store.sqlite.connection import (
 from newsmon.store.sqlite.events import SQLiteEvents, event_columns
 
 LAYOUT_KEY = "dedup_layout"
+_INSERT_COLUMNS = f"{_ARTICLE_COLUMNS}, event_score, event_shared, run_id"
+_INSERT_MARKS = ", ".join("?" * len(_INSERT_COLUMNS.split(",")))
 # Documents read per band key: the oldest few copies stand for a story copied many times.
 _PER_KEY = 16
 
@@ -144,8 +146,7 @@ class SQLiteArticles(SQLiteEvents):
     ) -> None:
         a = fp.article
         self._db.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, event_score, event_shared, run_id)"
-            f" VALUES ({', '.join('?' * 19)})",
+            f"INSERT INTO articles ({_INSERT_COLUMNS}) VALUES ({_INSERT_MARKS})",
             (
                 a.id,
                 a.source,

@@ -100,6 +100,10 @@ class SQLiteEvents(SQLiteDatabase):
             found.append(EventSummary(_state(tuple(row)), int(sources), int(recent)))
         return found
 
+    def count_events(self) -> int:
+        """Number of events."""
+        return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
+
     def event_sources(self, event_id: str) -> list[EventSource]:
         """Every place an event's articles were read, with publication and first-seen times."""
         rows = self._db.execute(
