@@ -1,7 +1,7 @@
 """Event linking on real reports: pairwise precision and recall on the hand-grouped dev set.
 
 Usage: python bench/events_eval.py [--real-arabic ../shared/testdata/real-arabic]
-       [--window 48h] [--min-score 0.10]
+       [--window 48h] [--tail 48h] [--min-score 0.10]
 
 Prints the dev set's pairwise precision and recall (tests/fixtures/events/devset.yml over
 shared/testdata/real-arabic), the pairs it missed or joined wrongly with their similarity,
@@ -56,12 +56,14 @@ def main() -> None:
         "--real-arabic", type=Path, default=ROOT.parent / "shared/testdata/real-arabic"
     )
     parser.add_argument("--window", default="48h")
+    parser.add_argument("--tail", default="48h")
     parser.add_argument("--min-score", type=float, default=0.10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsmon-events-eval-") as tmp:
         settings = Settings(
             db=str(Path(tmp) / "x.db"),
             event_window=parse_duration(args.window),
+            event_tail=parse_duration(args.tail),
             event_min_score=args.min_score,
         )
         config = pipeline_config(settings)
@@ -72,14 +74,12 @@ def main() -> None:
             scores, gold, predicted = score_devset(
                 devset, texts, config.prepare, config.events, store
             )
-            reasons = {a.id: a for a in store.articles_by_id(list(set(predicted.values())))}
-            del reasons
         finally:
             store.close()
         print(
             f"dev set: {len(texts)} real texts, {sum(len(e.members) for e in devset.events)} in"
-            f" {len(devset.events)} hand-made events (window {args.window}, min score"
-            f" {args.min_score})"
+            f" {len(devset.events)} hand-made events (window {args.window}, tail {args.tail},"
+            f" min score {args.min_score})"
         )
         print(
             f"pairwise precision {scores.precision:.3f} recall {scores.recall:.3f}"

@@ -8,7 +8,7 @@ in first-seen order, like dedup: two processes never both open an event for one 
 and the outcome depends only on the stories stored before.
 
 Cost per story is bounded: candidates come from an index of each event's heaviest evidence,
-restricted to events seen within the window, at most `candidates` of them.
+restricted to events seen within the window and its tail, at most `candidates` of them.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ class EventParams:
     window_hours: float = 48.0
     # Cosine similarity of the story's evidence and the event's summed evidence.
     min_score: float = 0.10
+    # Past the window a story may still join on stronger evidence: the score it needs rises
+    # from min_score to twice that over this many more hours (an announcement, then the
+    # meeting three days later). Zero closes events at the window.
+    tail_hours: float = 48.0
     # Entries an event keeps (summed over its stories), and how many of them index it.
     profile_terms: int = 100
     key_terms: int = 40
@@ -75,6 +79,21 @@ def story_time(article: Article) -> datetime:
     if article.published_at is None:
         return read
     return min(as_utc(article.published_at), read)
+
+
+def required_score(gap: timedelta, params: EventParams) -> float | None:
+    """The score a story needs to join an event `gap` away from it; None when too far."""
+    over = gap.total_seconds() / 3600 - params.window_hours
+    if over <= 0:
+        return params.min_score
+    if over > params.tail_hours:
+        return None
+    return params.min_score * (1 + over / params.tail_hours)
+
+
+def event_gap(event: EventState, at: datetime) -> timedelta:
+    """How far a time lies outside an event's span (zero inside it)."""
+    return max(event.first_seen - at, at - event.last_seen, timedelta(0))
 
 
 def similarity(story: Terms | Mapping[str, float], profile: Terms) -> float:
@@ -162,19 +181,20 @@ def link_event(
             after = _grown(before, at, None, params)
             return _reindexed(before, after, params) or EventLink(event=after)
     terms = fp.event_terms or event_terms(article)
-    window = timedelta(hours=params.window_hours)
+    reach = timedelta(hours=params.window_hours + params.tail_hours)
     # Index rows may lag an event's last story by up to reindex_hours: look that much further.
-    since = at - window - timedelta(hours=params.reindex_hours)
+    since = at - reach - timedelta(hours=params.reindex_hours)
     found = index.event_candidates([t for t, _ in terms], since, params.candidates)
     states = index.event_states(found)
     weights = dict(terms)
     best: tuple[float, EventState] | None = None
     for event_id in found:
         event = states[event_id]
-        if event.first_seen - window > at or event.last_seen + window < at:
-            continue  # outside the window: a backfilled story, or an index row that lags
+        needed = required_score(event_gap(event, at), params)
+        if needed is None:
+            continue  # out of reach: a backfilled story, or an index row that lags
         score = similarity(weights, event.profile)
-        if score >= params.min_score and (best is None or score > best[0]):
+        if score >= needed and (best is None or score > best[0]):
             best = (score, event)
     if best is None:
         return _opened(article, terms, at, params)

@@ -88,7 +88,9 @@ def dedup_params(settings: Settings) -> DedupParams:
 def event_params(settings: Settings) -> EventParams:
     """The events parameters named in the settings."""
     return EventParams(
-        window_hours=settings.event_window / 3600, min_score=settings.event_min_score
+        window_hours=settings.event_window / 3600,
+        tail_hours=settings.event_tail / 3600,
+        min_score=settings.event_min_score,
     )
 
 

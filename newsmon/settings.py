@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -89,6 +97,13 @@ class Settings(BaseSettings):
         description=(
             "A story joins an event seen within this long of it (seconds, or 90m, 48h, 2d);"
             " story times are publication times, else ingestion times."
+        ),
+    )
+    event_tail: NonNegativeFloat = Field(
+        default=48 * 3600,
+        description=(
+            "Past the window a story still joins an event on stronger evidence: the score it"
+            " needs doubles over this long (seconds, or 24h, 2d); 0 closes events at the window."
         ),
     )
     event_min_score: float = Field(
@@ -217,7 +232,7 @@ class Settings(BaseSettings):
         default=False, description="Print Prefect's own flow/task logs on the console."
     )
 
-    @field_validator("event_window", mode="before")
+    @field_validator("event_window", "event_tail", mode="before")
     @classmethod
     def _window(cls, value: object) -> object:
         return parse_duration(value)

@@ -6,8 +6,15 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from enrich.dedup import DedupParams, store_stories
-from enrich.events import EventParams, rebuild_events
+from enrich.events import (
+    EventParams,
+    merged_profile,
+    rebuild_events,
+    similarity,
+)
 from newsmon.compose import StoreConfig
 from newsmon.prepare import EntityConfig, PrepareConfig, prepare_items
 from newsmon.records import ContentType, Fingerprint, RawItem, StageOutput
@@ -70,12 +77,32 @@ def test_the_five_seeds_are_five_events(store: Store) -> None:
     assert len(set(_events(store, fingerprints))) == 5
 
 
-def test_reports_further_apart_than_the_window_are_different_events(store: Store) -> None:
+def test_reports_further_apart_than_the_window_and_its_tail_are_different_events(
+    store: Store,
+) -> None:
     paths = [CALL / "01.txt", CALL / "03.txt"]
-    fingerprints = _prepared(paths, [NOW - timedelta(days=3), NOW])
-    _store(store, fingerprints)
+    params = EventParams()
+    reach = timedelta(hours=params.window_hours + params.tail_hours, minutes=1)
+    fingerprints = _prepared(paths, [NOW - reach, NOW])
+    _store(store, fingerprints, params)
     first, second = _events(store, fingerprints)
     assert first != second
+
+
+@pytest.mark.parametrize(("hours_into_tail", "joins"), [(4.8, True), (24, False)])
+def test_past_the_window_a_story_joins_only_on_stronger_evidence(
+    store: Store, hours_into_tail: float, joins: bool
+) -> None:
+    start = NOW - timedelta(days=10)
+    first, second = _prepared(
+        [CALL / "01.txt", CALL / "03.txt"], [start, start + timedelta(hours=48 + hours_into_tail)]
+    )
+    profile = merged_profile((), first.event_terms, EventParams().profile_terms)
+    score = similarity(second.event_terms, profile)
+    # A threshold the pair clears by a fifth: enough 10% into the tail, not halfway.
+    params = EventParams(min_score=score / 1.2, window_hours=48, tail_hours=48)
+    _store(store, [first, second], params)
+    assert (len(set(_events(store, [first, second]))) == 1) is joins
 
 
 def test_the_same_reports_a_day_apart_are_one_event(store: Store) -> None:

@@ -6,10 +6,11 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from pydantic import SecretStr
+import pytest
+from pydantic import SecretStr, ValidationError
 
 from newsmon.compose import StoreConfig, pipeline_config
-from newsmon.settings import Settings
+from newsmon.settings import Settings, load_settings
 
 
 def test_the_pipeline_config_pickles_with_its_secrets_hidden_in_text() -> None:
@@ -58,3 +59,17 @@ def test_another_process_opens_the_store_from_its_config(tmp_path: Path) -> None
         assert store.last_run_id() is not None  # the child's run is in the same file
     finally:
         store.close()
+
+
+def test_event_durations_from_the_environment_reach_the_event_params(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
+    monkeypatch.setenv("NEWSMON_EVENT_WINDOW", "1d")
+    monkeypatch.setenv("NEWSMON_EVENT_TAIL", "0")
+    monkeypatch.setenv("NEWSMON_EVENT_MIN_SCORE", "0.2")
+    events = pipeline_config(load_settings()).events
+    assert (events.window_hours, events.tail_hours, events.min_score) == (24.0, 0.0, 0.2)
+    monkeypatch.setenv("NEWSMON_EVENT_TAIL", "-2h")
+    with pytest.raises(ValidationError, match="event_tail"):
+        load_settings()
