@@ -34,10 +34,15 @@ def brief(article: Article, sources: list[str]) -> StoryBrief:
 
 
 def subject(message: AlertMessage) -> str:
-    """Email subject: the rule and the headline (or the digest's day and size)."""
+    """Email subject: the rule and the headline (or the digest's day and size).
+
+    An update's subject is its alert's, so mail clients thread it under the alert.
+    """
     if message.kind == "digest":
         n = len(message.stories)
         return f"[newsmon] {message.rule}: {message.day}: {n} {'story' if n == 1 else 'stories'}"
+    if message.kind == "update" and message.head is not None:
+        return f"[newsmon] {message.rule}: {message.head.title}"
     return f"[newsmon] {message.rule}: {message.stories[0].title}"
 
 
@@ -92,7 +97,8 @@ def _story_json(story: StoryBrief) -> dict[str, Any]:
 
 
 def webhook_payload(message: AlertMessage, sent_at: datetime) -> dict[str, Any]:
-    """The webhook's JSON body: an alert carries `story`, a digest `stories` and `day`."""
+    """The webhook's JSON body: an alert carries `story`, a digest `stories` and `day`, an
+    update `stories` with `in_reply_to`, `event_id` and `alert_story`."""
     body: dict[str, Any] = {
         "type": f"newsmon.{message.kind}",
         "idempotency_key": message.key,
@@ -102,6 +108,12 @@ def webhook_payload(message: AlertMessage, sent_at: datetime) -> dict[str, Any]:
     }
     if message.kind == "digest":
         body["day"] = message.day
+        body["stories"] = [_story_json(story) for story in message.stories]
+    elif message.kind == "update":
+        # The alert it follows: its idempotency key and story; then the event's later stories.
+        body["in_reply_to"] = message.replies_to
+        body["event_id"] = message.head.event_id if message.head else None
+        body["alert_story"] = _story_json(message.head) if message.head else None
         body["stories"] = [_story_json(story) for story in message.stories]
     else:
         body["story"] = _story_json(message.stories[0])

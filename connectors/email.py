@@ -26,12 +26,15 @@ _SUBJECT_CHARS = 200
 
 
 def email_message(message: AlertMessage, sender: str, recipients: list[str]) -> EmailMessage:
-    """The MIME message: subject with the headline, a text part and an HTML part."""
+    """The MIME message: subject with the headline, a text part and an HTML part.
+
+    An update replies to its alert (In-Reply-To and References, the same subject after Re:).
+    """
     mail = EmailMessage(policy=_POLICY)
     title = subject(message)
     if len(title) > _SUBJECT_CHARS:
         title = title[: _SUBJECT_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    mail["Subject"] = title
+    mail["Subject"] = f"Re: {title}" if message.replies_to else title
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
     mail["Date"] = formatdate(localtime=False)
@@ -39,6 +42,11 @@ def email_message(message: AlertMessage, sender: str, recipients: list[str]) -> 
     # systems that drop duplicates, and to a reader's client.
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else "newsmon"
     mail["Message-ID"] = f"<{message.key}@{domain}>" if message.key else make_msgid()
+    if message.replies_to:
+        # An update answers its alert's message, whose Message-ID its key gives: clients
+        # show the event's later stories in the alert's thread.
+        mail["In-Reply-To"] = f"<{message.replies_to}@{domain}>"
+        mail["References"] = f"<{message.replies_to}@{domain}>"
     mail["X-Newsmon-Rule"] = message.rule
     mail["X-Newsmon-Idempotency-Key"] = message.key
     mail.set_content(render(message, "txt"))

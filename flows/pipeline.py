@@ -134,7 +134,7 @@ def _retry_if_incomplete(task: Any, task_run: Any, state: State[Any]) -> bool:
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE, retry_condition_fn=_retry_if_incomplete)
 def deliver_task(store_at: StoreConfig, config: AlertConfig) -> DeliveryReport:
-    """Close finished digest days and send every due delivery in the outbox."""
+    """Write due digest and update messages and send every due delivery in the outbox."""
     rules = load_alert_rules(config.rules)
     store = store_at.open()
     try:

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -104,7 +105,7 @@ def _alert_rules(settings: Settings) -> Any:
 
 
 def _delivery_words(delivery: DeliveryStatus) -> str:
-    what = f"{delivery.channel} {'digest ' if delivery.kind == 'digest' else ''}"
+    what = f"{delivery.channel} {'' if delivery.kind == 'alert' else delivery.kind + ' '}"
     if delivery.state == DeliveryState.SENT:
         return what + "sent" + (f" ({delivery.last_error})" if delivery.last_error else "")
     if delivery.state == DeliveryState.GIVEN_UP:
@@ -117,8 +118,9 @@ def _delivery_words(delivery: DeliveryStatus) -> str:
 
 def describe_alert(alert: AlertRecord) -> str:
     """One line: the rule, the story's headline, and what became of each channel's message."""
-    if alert.deliveries:
-        fate = ", ".join(_delivery_words(d) for d in alert.deliveries)
+    own = [d for d in alert.deliveries if d.kind != "update"]
+    if own:
+        fate = ", ".join(_delivery_words(d) for d in own)
     elif alert.state == AlertState.RECORDED:
         fate = "recorded only: no channel configured"
     elif alert.state == AlertState.THROTTLED:
@@ -131,6 +133,11 @@ def describe_alert(alert: AlertRecord) -> str:
     if alert.updates:
         n = len(alert.updates)
         line += f"; {n} later {'story' if n == 1 else 'stories'} of its event"
+    sent_updates = Counter(str(d.state) for d in alert.deliveries if d.kind == "update")
+    if sent_updates:
+        line += "; update messages: " + ", ".join(
+            f"{n} {state}" for state, n in sorted(sent_updates.items())
+        )
     return line
 
 
@@ -141,11 +148,13 @@ def _print_alerts(summary: RunSummary) -> None:
     shown = 0
     for rule, states in summary.alert_tally.by_rule.items():
         n = sum(states.values())
-        stories = f"{n} new {'story' if n == 1 else 'stories'}"
+        # An alert is a new story, event or copy, as the rule's `per` says: count alerts.
         if set(states) == {str(AlertState.DIGEST)}:
-            click.echo(f"alerts {rule}: {stories}, kept for the daily digest")
+            click.echo(
+                f"rule {rule}: {n} {'match' if n == 1 else 'matches'} kept for the daily digest"
+            )
             continue
-        click.echo(f"alerts {rule}: {stories}")
+        click.echo(f"rule {rule}: {n} {'alert' if n == 1 else 'alerts'}")
         for alert in (a for a in summary.alerts if a.rule == rule):
             if shown == _SUMMARY_ALERT_LINES:
                 click.echo("  … (all of them: newsmon alerts)")
@@ -430,7 +439,8 @@ def search(
         if as_json:
             click.echo(json.dumps(dataclasses.asdict(hit), ensure_ascii=False))
         else:
-            click.echo(f"{hit.id}  {hit.title}\n    {hit.source}\n    {hit.snippet}")
+            event = f"  (event {hit.event_id})" if hit.event_id else ""
+            click.echo(f"{hit.id}  {hit.title}{event}\n    {hit.source}\n    {hit.snippet}")
     if not hits and not as_json:
         click.echo("no match", err=True)
 
@@ -758,7 +768,12 @@ def _alert_json(alert: AlertRecord) -> dict[str, Any]:
         "state": str(alert.state),
         "event_id": alert.event_id,
         "updates": [
-            {"article_id": u.article_id, "title": u.title, "matched_at": u.matched_at.isoformat()}
+            {
+                "article_id": u.article_id,
+                "title": u.title,
+                "matched_at": u.matched_at.isoformat(),
+                "in_message": u.in_message,
+            }
             for u in alert.updates
         ],
         "deliveries": [
@@ -812,6 +827,7 @@ def alerts(
                 click.echo(
                     f"    update {update.matched_at:%Y-%m-%d %H:%M:%S}  {update.title}"
                     f" [{update.article_id}]"
+                    + (" (in an update message)" if update.in_message else "")
                 )
     if not as_json:
         if not found:
@@ -850,14 +866,15 @@ def alerts_retry(db: str | None, config: Path | None, given_up: bool) -> None:
             requeue_given_up=given_up,
             on_sent=on_sent,
         )
-    report, digests, counts = done.report, done.digests, done.counts
+    report, counts = done.report, done.counts
     if given_up:
         click.echo(f"requeued: {done.requeued} given-up deliveries")
     for name, problem in channel_problems(alert_config(settings)).items():
         click.echo(f"{name}: {problem}", err=True)
     click.echo(
         f"sent {report.sent}, to retry {report.retrying}, given up {report.given_up}"
-        + (f" ({digests} digest messages written)" if digests else "")
+        + (f" ({done.digests} digest messages written)" if done.digests else "")
+        + (f" ({done.updates} update messages written)" if done.updates else "")
         + f"; outbox: {counts['pending']} pending, {counts['given-up']} given up"
     )
     sys.exit(EXIT_SOME_REJECTED if report.retrying or report.given_up else EXIT_OK)
@@ -890,7 +907,12 @@ def alerts_rules(config: Path | None) -> None:
             if getattr(rule, field):
                 click.echo(f"  {field}: {getattr(rule, field)}")
         mode = "daily digest" if rule.digest else f"each new {rule.per}"
-        if rule.per == "event" and not rule.digest:
+        if rule.per == "event" and rule.updates == "digest":
+            mode += (
+                " (its later stories sent as replies to its alert, at most one message per"
+                f" {rule.updates_every:g} s)"
+            )
+        elif rule.per == "event" and not rule.digest:
             mode += " (its later stories listed as updates)"
         if rule.breaking:
             mode = (

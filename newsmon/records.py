@@ -353,6 +353,7 @@ class SearchHit:
     source: str
     score: float
     snippet: str
+    event_id: str | None = None
 
 
 @pickled_by_fields
@@ -390,8 +391,9 @@ class RuleMatch:
     throttle_seconds: float = 0.0
     digest: bool = False
     # A `per: event` rule's match on a story: when its event already alerted, it is listed
-    # as an update of that alert.
+    # as an update of that alert; with update_message, it also waits for an update message.
     update: bool = False
+    update_message: bool = False
 
 
 class AlertState(StrEnum):
@@ -433,6 +435,19 @@ class AlertUpdate:
     article_id: str
     title: str
     matched_at: datetime
+    # Written into an update message (a rule with `updates: digest`).
+    in_message: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpdates:
+    """An alert's later stories not yet in an update message, and when it last had one."""
+
+    alert_id: int
+    rule: str
+    story_key: str
+    article_ids: tuple[str, ...]
+    last_message_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,17 +469,23 @@ class AlertRecord:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A claimed outbox entry: one message to one channel, about one alert or one digest."""
+    """A claimed outbox entry: one message to one channel, about one alert or one digest.
+
+    An update (kind "update") carries an alerted event's later stories in article_ids; it
+    replies to the alert's own message (replies_to, that delivery's key) about head_id.
+    """
 
     id: int
     key: str
     rule: str
     channel: str
-    kind: str  # "alert" or "digest"
+    kind: str  # "alert", "digest" or "update"
     target: str
     attempts: int
     digest_day: str | None
     article_ids: tuple[str, ...]
+    replies_to: str | None = None
+    head_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,7 +506,8 @@ class StoryBrief:
 
 @dataclass(frozen=True, slots=True)
 class AlertMessage:
-    """One message to send: an alert about one story, or a rule's digest of a day."""
+    """One message to send: an alert about one story, a rule's digest of a day, or an
+    alerted event's later stories (an update, replying to the alert's message)."""
 
     key: str
     rule: str
@@ -493,6 +515,8 @@ class AlertMessage:
     kind: str
     stories: tuple[StoryBrief, ...]
     day: str | None = None
+    replies_to: str | None = None
+    head: StoryBrief | None = None  # an update's: the story its alert was about
 
 
 @dataclass(frozen=True, slots=True)

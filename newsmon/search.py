@@ -53,6 +53,7 @@ def find(
             source=article.source,
             score=score,
             snippet=snippet(article.text, groups or _mention_groups(article, entity_ids)),
+            event_id=article.event_id,
         )
         for article, score in store.search(groups, limit, entity_ids)
     ]

@@ -91,6 +91,7 @@ def rule_matches(
                     digest=rule.digest is not None,
                     # A copy of a story adds nothing to its event: only stories are updates.
                     update=rule.per == "event" and article.duplicate_of is None,
+                    update_message=rule.updates == "digest",
                 )
             )
     return found
@@ -146,4 +147,25 @@ def close_digests(
                 channel_targets(rule, config),
                 now or datetime.now(UTC),
             )
+    return written
+
+
+def close_updates(
+    store: AlertOutbox, rules: Sequence[AlertRule], config: AlertConfig, now: datetime | None = None
+) -> int:
+    """Write the update messages that are due; returns how many deliveries were written.
+
+    A rule with `updates: digest` sends an alert's waiting later stories once its last
+    message (the alert or the previous update) is `updates_every` old.
+    """
+    at = now or datetime.now(UTC)
+    written = 0
+    for rule in rules:
+        if rule.updates != "digest":
+            continue
+        for pending in store.pending_updates(rule.name):
+            last = pending.last_message_at
+            if last is not None and (at - last).total_seconds() < rule.updates_every:
+                continue
+            written += store.add_updates(pending, channel_targets(rule, config), at)
     return written

@@ -42,7 +42,8 @@ def build_message(store: Store, delivery: Delivery, rules: Mapping[str, AlertRul
     articles = store.articles_by_id(list(delivery.article_ids))
     if not articles:
         raise DeliveryError("its stories are no longer in the store", permanent=True)
-    sources = store.sources_for([a.id for a in articles])
+    head = store.articles_by_id([delivery.head_id]) if delivery.head_id else []
+    sources = store.sources_for([a.id for a in [*articles, *head]])
     rule = rules.get(delivery.rule)
     return AlertMessage(
         key=delivery.key,
@@ -51,6 +52,8 @@ def build_message(store: Store, delivery: Delivery, rules: Mapping[str, AlertRul
         kind=delivery.kind,
         stories=tuple(brief(a, sources[a.id]) for a in articles),
         day=delivery.digest_day,
+        replies_to=delivery.replies_to,
+        head=brief(head[0], sources[head[0].id]) if head else None,
     )
 
 

@@ -61,6 +61,10 @@ class AlertRule(BaseModel):
     # Alert once per event, when `sources` distinct outlets have reported it within `within`
     # (instead of on its first story).
     breaking: Breaking | None = None
+    # A per-event alert's later stories: only listed (`newsmon alerts`), or also sent as
+    # update messages replying to the alert, at most one per `updates_every`.
+    updates: Literal["list", "digest"] = "list"
+    updates_every: float = Field(default=3600.0, ge=0)
     throttle: float = Field(default=0.0, ge=0)
     digest: Literal["daily"] | None = None
     channels: tuple[ChannelName, ...] = CHANNELS
@@ -83,7 +87,7 @@ class AlertRule(BaseModel):
             raise ValueError(f"new_story_only: false contradicts per: {data['per']}")
         return data
 
-    @field_validator("throttle", mode="before")
+    @field_validator("throttle", "updates_every", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         """Seconds, or a number with a unit: 90s, 30m, 2h, 1d."""
@@ -97,6 +101,13 @@ class AlertRule(BaseModel):
             raise ValueError(f"query {self.query!r} has no words to match")
         if self.breaking is not None and self.digest is not None:
             raise ValueError("breaking alerts as it happens; it cannot also be a daily digest")
+        if self.updates == "digest" and (
+            self.per != "event" or self.digest is not None or self.breaking is not None
+        ):
+            raise ValueError(
+                "updates: digest sends an event's later stories after its alert: it needs"
+                " per: event, without digest or breaking"
+            )
         return self
 
     @property

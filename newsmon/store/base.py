@@ -24,6 +24,7 @@ from newsmon.records import (
     FeedPoll,
     FeedState,
     Fingerprint,
+    PendingUpdates,
     Rejection,
     RejectionRecord,
     RuleMatch,
@@ -257,6 +258,20 @@ class AlertOutbox(Protocol):
         now: datetime,
     ) -> int:
         """Write one digest delivery per channel for a rule's day; returns how many."""
+        ...
+
+    def pending_updates(self, rule: str) -> list[PendingUpdates]:
+        """A rule's alerts with later stories waiting for an update message, oldest first."""
+        ...
+
+    def add_updates(
+        self, pending: PendingUpdates, channels: Sequence[ChannelTarget], now: datetime
+    ) -> int:
+        """Write one update delivery per channel with the waiting stories; returns how many.
+
+        A story goes into one update message whoever calls it: one sent by another caller
+        meanwhile is left out.
+        """
         ...
 
     def claim_deliveries(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enrich.article import build_article
 from enrich.dedup import DedupParams, fingerprinter_for, store_stories
 from enrich.entities import tag_articles, tagger_for
-from newsmon.alerts.check import check_new_stories, rule_matches
+from newsmon.alerts.check import check_new_stories, close_updates, rule_matches
 from newsmon.alerts.rules import AlertRule
 from newsmon.compose import StoreConfig, alert_config
 from newsmon.ids import delivery_key
@@ -162,6 +162,64 @@ def test_a_digest_is_written_once_per_day_and_channel(store: Store) -> None:
     (delivery,) = store.claim_deliveries("A", ["webhook"], NOW, 60)
     assert (delivery.kind, delivery.digest_day) == ("digest", "2026-11-21")
     assert delivery.article_ids == (a.id, b.id)
+
+
+def _event_match(article: Article, channels: tuple[ChannelTarget, ...] = WEBHOOK) -> RuleMatch:
+    """A `per: event` rule with update messages: every story's key is its event's."""
+    return RuleMatch("r", article.id, "event-1", channels, update=True, update_message=True)
+
+
+def test_an_alerted_events_later_stories_go_into_one_update_reply(store: Store) -> None:
+    first, second, third = _stored(store, [PARAGRAPH, INDIA, BRICS])
+    (alert,), _ = store.record_alerts("run", [first.id], [_event_match(first)], NOW)
+    assert store.pending_updates("r") == []
+    (alert_delivery,) = store.claim_deliveries("A", ["webhook"], NOW, 60)
+    store.mark_sent(alert_delivery.id, NOW)
+    later = [second, third]
+    new, _ = store.record_alerts(
+        "run", [a.id for a in later], [_event_match(a) for a in later], NOW
+    )
+    assert new == []  # no second alert for the event
+    (pending,) = store.pending_updates("r")
+    assert (pending.alert_id, pending.story_key) == (alert.id, "event-1")
+    assert pending.article_ids == (second.id, third.id)
+    assert pending.last_message_at == NOW  # the alert's own message
+    assert store.add_updates(pending, WEBHOOK, NOW) == 1
+    assert store.add_updates(pending, WEBHOOK, NOW) == 0  # another sender's already took them
+    assert store.pending_updates("r") == []
+    (update,) = store.claim_deliveries("A", ["webhook"], NOW, 60)
+    assert update.kind == "update" and update.article_ids == (second.id, third.id)
+    assert (update.head_id, update.replies_to) == (first.id, alert_delivery.key)
+    [listed] = store.alerts(rule="r")
+    assert [(u.article_id, u.in_message) for u in listed.updates] == [
+        (second.id, True),
+        (third.id, True),
+    ]
+    assert sorted(d.kind for d in listed.deliveries) == ["alert", "update"]
+
+
+def test_updates_of_an_alert_that_was_not_sent_wait_for_nothing(store: Store) -> None:
+    first, second = _stored(store, [PARAGRAPH, INDIA])
+    # No channel configured: the alert is recorded only, so there is nothing to reply to.
+    store.record_alerts("run", [first.id], [_event_match(first, channels=())], NOW)
+    store.record_alerts("run", [second.id], [_event_match(second, channels=())], NOW)
+    assert store.pending_updates("r") == []
+    [listed] = store.alerts(rule="r")
+    assert [(u.article_id, u.in_message) for u in listed.updates] == [(second.id, False)]
+
+
+def test_update_messages_wait_for_the_rules_interval(store: Store) -> None:
+    first, second, third = _stored(store, [PARAGRAPH, INDIA, BRICS])
+    rule = AlertRule(name="r", all_of=("Q7747",), per="event", updates="digest", updates_every="1h")
+    config = alert_config(Settings(webhook_url="http://127.0.0.1:9/h"))
+    store.record_alerts("run", [first.id], [_event_match(first)], NOW)
+    store.record_alerts("run", [second.id], [_event_match(second)], NOW)
+    assert close_updates(store, [rule], config, NOW + timedelta(minutes=59)) == 0
+    assert close_updates(store, [rule], config, NOW + timedelta(minutes=61)) == 1
+    # The update is now the last message: the next waits an hour from it.
+    store.record_alerts("run", [third.id], [_event_match(third)], NOW + timedelta(minutes=62))
+    assert close_updates(store, [rule], config, NOW + timedelta(minutes=100)) == 0
+    assert close_updates(store, [rule], config, NOW + timedelta(minutes=122)) == 1
 
 
 def test_two_senders_claiming_at_once_never_share_a_delivery(store_config: StoreConfig) -> None:

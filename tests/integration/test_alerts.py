@@ -249,6 +249,65 @@ def test_ten_write_ups_of_one_call_alert_once_and_list_nine_updates(
     assert shown.stdout.count("    update ") == 9
 
 
+def test_an_events_later_stories_arrive_as_replies_in_the_alerts_thread(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "rules:\n"
+        "  - name: putin-xi\n"
+        "    all_of: [Q7747, Q15031]\n"
+        "    per: event\n"
+        "    updates: digest\n"
+        "    updates_every: 0\n",
+        encoding="utf-8",
+    )
+    call = sorted((fixtures / "events" / "putin-xi-call").glob("*.txt"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with smtp_peer("none") as smtp, webhook_peer() as hook:
+        settings = _settings(tmp_path, smtp, hook.url, alert_rules=rules)
+        for path in call[:5]:
+            shutil.copy(path, inbox / path.name)
+        first = ingest_files([str(inbox)], pipeline_config(settings))
+        [alert] = first.alerts
+        # The alert, then one reply carrying the other four write-ups of the call.
+        assert len(smtp.messages) == 2 and len(hook.received) == 2
+        for path in call[5:]:
+            shutil.copy(path, inbox / path.name)
+        second = ingest_files([str(inbox)], pipeline_config(settings))
+        assert second.stored == 5 and second.alerts == []
+        # One more reply, with the five new write-ups, in the same thread.
+        assert len(smtp.messages) == 3 and len(hook.received) == 3
+        again = ingest_files([str(inbox)], pipeline_config(settings))
+        assert again.stored == 0 and (len(smtp.messages), len(hook.received)) == (3, 3)
+
+    store = open_store(settings)
+    try:
+        titles = {Path(a.source).name: a.title for a in store.iter_articles()}
+        [listed] = store.alerts(rule="putin-xi")
+    finally:
+        store.close()
+    head, *replies = smtp.messages
+    assert str(head["Subject"]) == f"[newsmon] putin-xi: {titles['01.txt']}"
+    for reply, names in zip(replies, (call[1:5], call[5:]), strict=True):
+        assert reply["In-Reply-To"] == reply["References"] == head["Message-ID"]
+        assert str(reply["Subject"]) == f"Re: {head['Subject']}"
+        text = reply.get_body(("plain",)).get_content()
+        assert f"{len(names)} later reports of the event first reported as:" in text
+        assert all(f"{n}. {titles[p.name]}" in text for n, p in enumerate(names, 1))
+    alert_body, *update_bodies = [_verify_as_receiver(r) for r in hook.received]
+    for body, names in zip(update_bodies, (call[1:5], call[5:]), strict=True):
+        assert body["type"] == "newsmon.update"
+        assert body["in_reply_to"] == alert_body["idempotency_key"]
+        assert body["event_id"] == alert.event_id == alert_body["story"]["event_id"]
+        assert [s["headline"] for s in body["stories"]] == [titles[p.name] for p in names]
+    assert len(listed.updates) == 9 and all(u.in_message for u in listed.updates)
+    shown = newsmon("alerts", "--rule", "putin-xi", db=settings.db)
+    assert "update messages: 4 sent" in shown.stdout  # two replies, by email and webhook
+    assert shown.stdout.count("(in an update message)") == 9
+
+
 def test_a_breaking_rule_fires_once_when_the_third_outlet_reports_the_event(
     fixtures: Path, tmp_path: Path
 ) -> None:
@@ -341,7 +400,7 @@ def test_receivers_down_for_a_whole_run_then_retry(seeds: Path, tmp_path: Path) 
     # As a user runs it: the CLI, in its own process with Prefect's ephemeral API.
     run = newsmon("run", str(seeds), db=settings.db, env=_env(settings))
     assert run.returncode == 0, run.stderr
-    assert "alerts putin-xi: 5 new stories" in run.stdout
+    assert "rule putin-xi: 5 alerts" in run.stdout
     assert "deliveries: 0 sent, 10 pending, 0 given up (see newsmon alerts --unsent)" in run.stdout
 
     listed = newsmon("alerts", "--unsent", "--json", db=settings.db, env=_env(settings))

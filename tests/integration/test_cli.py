@@ -39,9 +39,9 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     assert f"rejected: {tmp_path / 'missing.txt'}: no such file or directory" in rejected_lines
     # No channel configured: the putin-xi rule still fires, recorded and shown. Six new
     # stories name both leaders; seed 002 is a copy of a story already alerted on.
-    assert "alerts putin-xi: 6 new stories" in first.stdout
+    assert "rule putin-xi: 6 alerts" in first.stdout
     assert first.stdout.count("recorded only: no channel configured") == 6
-    assert "alerts russia-china-daily: 7 new stories, kept for the daily digest" in first.stdout
+    assert "rule russia-china-daily: 7 matches kept for the daily digest" in first.stdout
 
     second = newsmon("run", str(inbox / "seeds"), db=db)
     assert second.returncode == 0, second.stderr
@@ -118,6 +118,7 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
     found = newsmon("search", "أوشاكوف", "--json", db=db)  # written اوشاكوف-less: hamza variant
     hits = [json.loads(line) for line in found.stdout.splitlines()]
     assert [Path(h["source"]).name for h in hits] == ["003_e1704f5e1c1310a5.txt"]
+    assert hits[0]["event_id"] == by_name["003_e1704f5e1c1310a5.txt"]["event_id"] is not None
     assert newsmon("search", "اوشاكوف", db=db).stdout.count("003_e1704f5e1c1310a5.txt") == 1
 
     stories = newsmon("stories", "--min-copies", "2", "--json", db=db)
@@ -303,7 +304,7 @@ def test_flashes_and_reused_urls_are_stored_not_lost(
     first = newsmon("run", str(fixtures / "flash"), str(spa), db=db)
     assert first.returncode == 0, first.stderr
     assert "4 read, 4 stored, 0 already known, 0 rejected" in first.stdout
-    assert "alerts putin-xi: 3 new stories" in first.stdout
+    assert "rule putin-xi: 3 alerts" in first.stdout
     assert "Xi and Putin signed a joint statement." in first.stdout
 
     # The same URL coming back with another story is a new version of it, stored once.

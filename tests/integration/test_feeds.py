@@ -338,7 +338,7 @@ def test_poll_and_feeds_commands(tmp_path: Path, seeds: Path) -> None:
         assert polled.returncode == 1, polled.stderr  # three pages refused, each named
         assert "feeds: 2 fetched" in polled.stdout
         assert "6 stored" in polled.stdout
-        assert "alerts putin-xi: 5 new stories" in polled.stdout
+        assert "rule putin-xi: 5 alerts" in polled.stdout
         assert polled.stderr.count("rejected: ") == 3
 
         listed = newsmon("feeds", db=db, env=env)

@@ -71,7 +71,7 @@ def test_wheel_outside_the_repository_finds_rules_feeds_and_template(
     assert where.startswith(str(site))
     env = {"NEWSMON_DB": str(work / "n.db")}
     out = _run(python, "-m", "newsmon", "run", "in", cwd=work, env=env)
-    assert "5 read, 5 stored" in out and "alerts putin-xi: 5 new stories" in out
+    assert "5 read, 5 stored" in out and "rule putin-xi: 5 alerts" in out
     feeds = _run(python, "-m", "newsmon", "feeds", cwd=work, env=env)
     assert "rt-arabic" in feeds
     template = _run(

@@ -82,6 +82,32 @@ def test_digest_lists_every_story() -> None:
     assert [s["id"] for s in body["stories"]] == ["id1", "id2", "id3"]
 
 
+def test_an_update_replies_to_its_alert_in_the_same_thread() -> None:
+    head = _story(n=1)
+    alert = email_message(_message(head), "alerts@newsmon.example.org", ["a@x.org"])
+    update = AlertMessage(
+        key="u" * 32,
+        rule="putin-xi",
+        description="بوتين وشي",
+        kind="update",
+        stories=(_story(n=2, title="الكرملين: بوتين وشي بحثا الطاقة"), _story(n=3)),
+        replies_to="k" * 32,
+        head=head,
+    )
+    mail = email_message(update, "alerts@newsmon.example.org", ["a@x.org"])
+    parsed = BytesParser(policy=email.policy.default).parsebytes(bytes(mail))
+    assert parsed["In-Reply-To"] == parsed["References"] == alert["Message-ID"]
+    assert parsed["Message-ID"] == f"<{'u' * 32}@newsmon.example.org>"
+    assert str(parsed["Subject"]) == f"Re: {alert['Subject']}"
+    text = parsed.get_body(("plain",)).get_content()
+    assert "2 later reports of the event first reported as:" in text
+    assert "1. الكرملين: بوتين وشي بحثا الطاقة" in text and f"2. {HEADLINE}" in text
+    body = webhook_payload(update, datetime(2026, 11, 22, tzinfo=UTC))
+    assert (body["type"], body["in_reply_to"]) == ("newsmon.update", "k" * 32)
+    assert body["alert_story"]["id"] == "id1"
+    assert [s["id"] for s in body["stories"]] == ["id2", "id3"]
+
+
 def test_webhook_body_carries_story_entities_sources_and_rule() -> None:
     body = webhook_payload(_message(_story()), datetime(2026, 11, 22, tzinfo=UTC))
     assert body["type"] == "newsmon.alert" and body["rule"] == "putin-xi"

@@ -65,6 +65,15 @@ def test_the_shipped_file_has_the_putin_xi_rule() -> None:
         ("rules: [\n", "not valid YAML"),
         ("- just a list\n", "expected a mapping with a `rules:` list"),
         ("rules:\n  - name: x\n    query: '؟!'\n", "has no words to match"),
+        (
+            "rules:\n  - {name: x, all_of: Q1, updates: digest}\n",
+            "rule 'x': updates: digest sends an event's later stories after its"
+            " alert: it needs per: event",
+        ),
+        (
+            "rules:\n  - {name: x, all_of: Q1, per: event, updates: daily}\n",
+            "rule 'x' updates: Input should be 'list' or 'digest'",
+        ),
     ],
 )
 def test_bad_rules_name_the_file_rule_and_reason(tmp_path: Path, body: str, message: str) -> None:
@@ -97,6 +106,13 @@ def test_values_are_read_as_users_write_them(tmp_path: Path) -> None:
         ("x@y",),
     )
     assert b.throttle == 90.0
+    (c,) = load_alert_rules(
+        _rules(
+            tmp_path,
+            "rules:\n  - {name: c, all_of: Q1, per: event, updates: digest, updates_every: 2h}\n",
+        )
+    )
+    assert (c.per, c.updates, c.updates_every) == ("event", "digest", 7200.0)
 
 
 def test_entity_conditions(tmp_path: Path) -> None:

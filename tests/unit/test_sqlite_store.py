@@ -134,3 +134,58 @@ def test_band_keys_of_a_version_7_store_move_to_the_compact_tables(
     assert not {"minhash", "shingle_count"} & article_columns
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "lsh_bands" not in tables
+
+
+def test_deliveries_of_a_version_9_store_are_kept_when_update_messages_arrive(
+    tmp_path: Path,
+) -> None:
+    """Migration 0010 rebuilds deliveries (a new kind); rows, ids and links survive it."""
+    path = tmp_path / "v9.db"
+    migrations = Path(__file__).resolve().parents[2] / "newsmon" / "store" / "migrations"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA foreign_keys = ON")
+    for name in sorted(p.name for p in migrations.glob("000[1-9]_*.sql")):
+        old.executescript((migrations / name).read_text("utf-8"))
+    at = "2026-11-20T10:00:00+00:00"
+    old.execute(
+        "INSERT INTO articles (id, source, title, text, text_norm, lang, encoding, ingested_at,"
+        " run_id, cluster_id) VALUES ('a1', 'a.txt', 't', 'x', 'x', 'ar', 'utf-8', ?, 'r', 'a1')",
+        (at,),
+    )
+    old.execute(
+        "INSERT INTO alerts (id, rule, story_key, article_id, matched_at, state)"
+        " VALUES (7, 'putin-xi', 'a1', 'a1', ?, 'queued')",
+        (at,),
+    )
+    old.execute(
+        "INSERT INTO deliveries (id, key, rule, channel, kind, target, state, attempts,"
+        " created_at, next_attempt_at, sent_at) VALUES (41, 'key-1', 'putin-xi', 'email',"
+        " 'alert', 'a@x.org', 'sent', 1, ?, ?, ?)",
+        (at, at, at),
+    )
+    old.execute("INSERT INTO delivery_alerts VALUES (41, 7)")
+    old.execute("PRAGMA user_version = 9")
+    old.commit()
+    old.close()
+
+    store = _store(path)
+    [alert] = store.alerts()
+    [delivery] = alert.deliveries
+    assert (delivery.id, delivery.kind, str(delivery.state), delivery.attempts) == (
+        41,
+        "alert",
+        "sent",
+        1,
+    )
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("SELECT key FROM deliveries").fetchall() == [("key-1",)]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "deliveries_before_0010" not in tables and "delivery_updates" in tables
+    db.execute(
+        "INSERT INTO deliveries (key, rule, channel, kind, target, state, created_at,"
+        " next_attempt_at) VALUES ('key-2', 'putin-xi', 'email', 'update', 'a@x.org',"
+        " 'pending', ?, ?)",
+        (at, at),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from newsmon.ids import delivery_key
@@ -17,6 +18,7 @@ from newsmon.records import (
     Delivery,
     DeliveryState,
     DeliveryStatus,
+    PendingUpdates,
     RuleMatch,
 )
 from newsmon.store.sqlite.connection import (
@@ -95,13 +97,91 @@ class SQLiteAlertOutbox(SQLiteDatabase):
         return self.alerts_by_id(created), [i for i in checked if i in taken]
 
     def _add_update(self, match: RuleMatch, run_id: str | None, at: str) -> None:
-        """List a later story of an alerted event under that event's alert."""
+        """List a later story of an alerted event under that event's alert.
+
+        It waits for an update message when the rule sends them and the alert was sent
+        (not throttled, and a channel was configured).
+        """
         self._db.execute(
-            "INSERT OR IGNORE INTO alert_updates (alert_id, article_id, run_id, matched_at)"
-            " SELECT id, ?, ?, ? FROM alerts WHERE rule = ? AND story_key = ?"
-            " AND article_id != ?",
-            (match.article_id, run_id, at, match.rule, match.story_key, match.article_id),
+            "INSERT OR IGNORE INTO alert_updates"
+            " (alert_id, article_id, run_id, matched_at, pending)"
+            " SELECT id, ?, ?, ?, CASE WHEN ? AND state = 'queued' THEN 1 END"
+            " FROM alerts WHERE rule = ? AND story_key = ? AND article_id != ?",
+            (
+                match.article_id,
+                run_id,
+                at,
+                match.update_message,
+                match.rule,
+                match.story_key,
+                match.article_id,
+            ),
         )
+
+    def pending_updates(self, rule: str) -> list[PendingUpdates]:
+        """A rule's alerts with later stories waiting for an update message, oldest first."""
+        rows = self._db.execute(
+            "SELECT u.alert_id, al.story_key, u.article_id FROM alert_updates u"
+            " JOIN alerts al ON al.id = u.alert_id JOIN articles ar ON ar.id = u.article_id"
+            " WHERE u.pending = 1 AND al.rule = ? ORDER BY u.alert_id, u.matched_at, ar.rowid",
+            (rule,),
+        ).fetchall()
+        found = []
+        for alert_id, group in groupby(rows, key=lambda row: int(row[0])):
+            members = list(group)
+            last = self._db.execute(
+                "SELECT max(d.created_at) FROM deliveries d"
+                " JOIN delivery_alerts da ON da.delivery_id = d.id WHERE da.alert_id = ?",
+                (alert_id,),
+            ).fetchone()[0]
+            found.append(
+                PendingUpdates(
+                    alert_id=alert_id,
+                    rule=rule,
+                    story_key=members[0][1],
+                    article_ids=tuple(row[2] for row in members),
+                    last_message_at=_dt(last),
+                )
+            )
+        return found
+
+    def add_updates(
+        self, pending: PendingUpdates, channels: Sequence[ChannelTarget], now: datetime
+    ) -> int:
+        """Write one update delivery per channel with the alert's waiting later stories.
+
+        Returns how many were written; stories another sender already put in a message are
+        left out, and with no channel the stories stop waiting.
+        """
+        at = _ts(now)
+        with self._transaction():
+            fresh = [
+                article_id
+                for article_id in pending.article_ids
+                if self._db.execute(
+                    "SELECT 1 FROM alert_updates WHERE alert_id = ? AND article_id = ?"
+                    " AND pending = 1",
+                    (pending.alert_id, article_id),
+                ).fetchone()
+            ]
+            if not fresh:
+                return 0
+            for target in channels:
+                key = delivery_key(
+                    pending.rule, f"{pending.story_key}:update:{fresh[0]}", target.channel
+                )
+                delivery_id = self._add_delivery(
+                    key, pending.rule, target, "update", None, at, [pending.alert_id]
+                )
+                self._db.executemany(
+                    "INSERT INTO delivery_updates VALUES (?, ?)",
+                    [(delivery_id, article_id) for article_id in fresh],
+                )
+            self._db.executemany(
+                "UPDATE alert_updates SET pending = NULL WHERE alert_id = ? AND article_id = ?",
+                [(pending.alert_id, article_id) for article_id in fresh],
+            )
+        return len(channels)
 
     def _alert_state(self, match: RuleMatch, now: datetime) -> AlertState:
         if match.digest:
@@ -126,16 +206,18 @@ class SQLiteAlertOutbox(SQLiteDatabase):
         day: str | None,
         at: str,
         alert_ids: Sequence[int],
-    ) -> None:
+    ) -> int:
         cursor = self._db.execute(
             "INSERT INTO deliveries (key, rule, channel, kind, target, digest_day, state,"
             " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
             (key, rule, target.channel, kind, target.target, day, at, at),
         )
+        delivery_id = int(cursor.lastrowid or 0)
         self._db.executemany(
             "INSERT INTO delivery_alerts VALUES (?, ?)",
-            [(cursor.lastrowid, alert_id) for alert_id in alert_ids],
+            [(delivery_id, alert_id) for alert_id in alert_ids],
         )
+        return delivery_id
 
     def undigested(self, rule: str) -> list[tuple[int, datetime]]:
         """A digest rule's alerts not yet in a digest: (alert id, matched at), oldest first."""
@@ -232,11 +314,27 @@ class SQLiteAlertOutbox(SQLiteDatabase):
         result = []
         for i in ids:
             row = self._db.execute("SELECT * FROM deliveries WHERE id = ?", (i,)).fetchone()
-            articles = self._db.execute(
-                "SELECT a.article_id FROM delivery_alerts d JOIN alerts a ON a.id = d.alert_id"
-                " WHERE d.delivery_id = ? ORDER BY a.matched_at, a.id",
+            alerted = self._db.execute(
+                "SELECT a.article_id, a.story_key FROM delivery_alerts d"
+                " JOIN alerts a ON a.id = d.alert_id WHERE d.delivery_id = ?"
+                " ORDER BY a.matched_at, a.id",
                 (i,),
             ).fetchall()
+            articles = [r[0] for r in alerted]
+            replies_to = head = None
+            if row["kind"] == "update":
+                # It replies to its alert's message on the same channel, whose key is known.
+                [(head, story_key)] = alerted
+                replies_to = delivery_key(row["rule"], story_key, row["channel"])
+                articles = [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT du.article_id FROM delivery_updates du"
+                        " JOIN articles ar ON ar.id = du.article_id"
+                        " WHERE du.delivery_id = ? ORDER BY ar.rowid",
+                        (i,),
+                    )
+                ]
             result.append(
                 Delivery(
                     id=i,
@@ -247,7 +345,9 @@ class SQLiteAlertOutbox(SQLiteDatabase):
                     target=row["target"],
                     attempts=int(row["attempts"]),
                     digest_day=row["digest_day"],
-                    article_ids=tuple(r[0] for r in articles),
+                    article_ids=tuple(articles),
+                    replies_to=replies_to,
+                    head_id=head,
                 )
             )
         return result
@@ -321,9 +421,12 @@ class SQLiteAlertOutbox(SQLiteDatabase):
                 (i,),
             ).fetchone()
             updates = self._db.execute(
-                "SELECT u.article_id, ar.title, u.matched_at FROM alert_updates u"
-                " JOIN articles ar ON ar.id = u.article_id WHERE u.alert_id = ?"
-                " ORDER BY u.matched_at, ar.rowid",
+                "SELECT u.article_id, ar.title, u.matched_at, EXISTS (SELECT 1"
+                " FROM delivery_updates du JOIN delivery_alerts da"
+                " ON da.delivery_id = du.delivery_id"
+                " WHERE da.alert_id = u.alert_id AND du.article_id = u.article_id)"
+                " FROM alert_updates u JOIN articles ar ON ar.id = u.article_id"
+                " WHERE u.alert_id = ? ORDER BY u.matched_at, ar.rowid",
                 (i,),
             ).fetchall()
             deliveries = self._db.execute(
@@ -344,7 +447,8 @@ class SQLiteAlertOutbox(SQLiteDatabase):
                     deliveries=tuple(_delivery_status(d) for d in deliveries),
                     event_id=row["event_id"],
                     updates=tuple(
-                        AlertUpdate(u[0], u[1], datetime.fromisoformat(u[2])) for u in updates
+                        AlertUpdate(u[0], u[1], datetime.fromisoformat(u[2]), bool(u[3]))
+                        for u in updates
                     ),
                 )
             )
