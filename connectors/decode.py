@@ -99,6 +99,12 @@ def detect_and_decode(data: bytes, declared: str | None = None) -> tuple[str, st
 def decode_item(item: RawItem) -> DecodedItem:
     """Decode one raw item; raises RejectedInput naming the reason."""
     text, encoding = detect_and_decode(item.data, item.declared_encoding)
+    if not any(char.isalnum() for char in text):
+        # Only spaces, punctuation and invisible marks (bidi controls, zero-width joiners):
+        # language detection would still name a language for it.
+        raise RejectedInput(
+            "no visible text: no letter or digit, only spaces, marks or punctuation"
+        )
     return DecodedItem(
         source=item.source,
         body=text,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,12 +18,55 @@ RECORD_SUFFIXES = frozenset({".json", ".ndjson", ".jsonl"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
 
 
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
 def _supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def discover(paths: Sequence[str | Path]) -> StageOutput[str]:
-    """Expand files and folders into a sorted list of input files; missing paths are rejected."""
+def display_path(path: str | Path) -> str:
+    """A path as text that any store and terminal take: bytes of a name that are not UTF-8
+    are written as escapes (bad_\\xff.txt), not kept as lone surrogates."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, or None for a regular file."""
+    return next((name for test, name in _NOT_REGULAR if test(mode)), None)
+
+
+def _refusal(file: Path, folder: Path, follow_symlinks: bool) -> str | None:
+    """Why a file found in a folder is not read: not a regular file, or a link out of it."""
+    try:
+        mode = file.stat().st_mode  # follows the link, if it is one
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"  # a dangling link, a link loop
+    if (kind := _kind(mode)) is not None:
+        return f"not a regular file: {kind}"
+    if file.is_symlink() and not follow_symlinks:
+        target = file.resolve()
+        if not target.is_relative_to(folder.resolve()):
+            return (
+                f"a symlink out of {display_path(folder)} (to {display_path(target)}); "
+                "set NEWSMON_FOLLOW_SYMLINKS=true to read such links"
+            )
+    return None
+
+
+def discover(paths: Sequence[str | Path], follow_symlinks: bool = False) -> StageOutput[str]:
+    """Expand files and folders into a sorted list of input files; missing paths are rejected.
+
+    In a folder, only regular files are taken (a named pipe would block the run), and a
+    symlink to a file outside that folder is refused unless follow_symlinks; a path named
+    directly is read wherever it points.
+    """
     out: StageOutput[str] = StageOutput()
     seen: set[str] = set()
     for given in paths:
@@ -32,23 +76,29 @@ def discover(paths: Sequence[str | Path]) -> StageOutput[str]:
             for root, dirs, files in os.walk(path):
                 # Hidden folders (.git, .cache) never hold news.
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(
-                    Path(root) / f
-                    for f in sorted(files)
-                    if not f.startswith(".") and _supported(Path(f))
-                )
+                for name in sorted(files):
+                    file = Path(root) / name
+                    if name.startswith(".") or not _supported(file):
+                        continue
+                    if why := _refusal(file, path, follow_symlinks):
+                        out.rejections.append(Rejection(display_path(file), "discover", why))
+                    else:
+                        found.append(file)
         elif path.is_file():
             if not _supported(path):
                 suffixes = ", ".join(sorted(SUPPORTED_SUFFIXES))
                 reason = f"unsupported file type {path.suffix or '(none)'!r} (expected {suffixes})"
-                out.rejections.append(Rejection(str(path), "discover", reason))
+                out.rejections.append(Rejection(display_path(path), "discover", reason))
                 continue
             found.append(path)
         elif path.exists():
-            out.rejections.append(Rejection(str(path), "discover", "not a regular file"))
+            kind = _kind(path.stat().st_mode) or "not a regular file"
+            why = f"not a regular file: {kind}"
+            out.rejections.append(Rejection(display_path(path), "discover", why))
             continue
         else:
-            out.rejections.append(Rejection(str(path), "discover", "no such file or directory"))
+            why = "no such file or directory"
+            out.rejections.append(Rejection(display_path(path), "discover", why))
             continue
         for file in found:
             key = str(file)
@@ -61,11 +111,16 @@ def discover(paths: Sequence[str | Path]) -> StageOutput[str]:
 def read_capped(path: str, max_bytes: int) -> bytes:
     """Read a whole file, refusing it unread when it is larger than max_bytes."""
     try:
-        size = os.stat(path).st_size
-        if size > max_bytes:
-            raise RejectedInput(f"file too large: {size:,} bytes (limit {max_bytes:,})")
-        with open(path, "rb") as handle:
-            # Read one byte past the cap: the file may have grown since stat().
+        # Non-blocking: a named pipe put in place of a file since discovery must not hang
+        # the run; what was opened is checked before anything is read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if (kind := _kind(info.st_mode)) is not None:
+                raise RejectedInput(f"not a regular file: {kind}")
+            if info.st_size > max_bytes:
+                raise RejectedInput(f"file too large: {info.st_size:,} bytes (limit {max_bytes:,})")
+            # Read one byte past the cap: the file may have grown since fstat().
             data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise RejectedInput("file vanished before it could be read") from None
@@ -83,16 +138,17 @@ def read_capped(path: str, max_bytes: int) -> bytes:
 def load_file(path: str, max_bytes: int) -> StageOutput[RawItem]:
     """Load one input file as raw items (one per file, or one per JSON record)."""
     data = read_capped(path, max_bytes)
+    source = display_path(path)
     suffix = Path(path).suffix.lower()
     if suffix in RECORD_SUFFIXES:
-        return parse_records(path, data)
+        return parse_records(source, data)
     content_type = ContentType.HTML if suffix in HTML_SUFFIXES else ContentType.TEXT
-    return StageOutput(items=[RawItem(source=path, data=data, content_type=content_type)])
+    return StageOutput(items=[RawItem(source=source, data=data, content_type=content_type)])
 
 
 def load_files(paths: Sequence[str], max_bytes: int) -> StageOutput[RawItem]:
     """Load a batch of files; a file that fails in any way is rejected and the rest go on."""
-    per_file = map_stage("load", paths, lambda path: load_file(path, max_bytes), str)
+    per_file = map_stage("load", paths, lambda path: load_file(path, max_bytes), display_path)
     out: StageOutput[RawItem] = StageOutput(rejections=per_file.rejections)
     for loaded in per_file.items:
         out.items.extend(loaded.items)

@@ -22,9 +22,9 @@ log = logging.getLogger("newsmon.ingest")
 
 # Batches are large and never reused: hashing them for a cache key would cost more than the work.
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(paths: list[str]) -> StageOutput[str]:
+def discover_task(paths: list[str], follow_symlinks: bool = False) -> StageOutput[str]:
     """Expand the given files and folders into input files."""
-    return discover(paths)
+    return discover(paths, follow_symlinks)
 
 
 @flow(name="ingest-files", validate_parameters=False)
@@ -36,7 +36,7 @@ def ingest_files(paths: list[str], config: PipelineConfig | None = None) -> RunS
     config = config or pipeline_config(load_settings())
     with pipeline_run(config, paths) as run:
         with run.clock.stage("discover", len(paths)):
-            found = discover_task(paths)
+            found = discover_task(paths, config.follow_symlinks)
         run.reject(found.rejections)
         files = found.items
         total_batches = max(1, -(-len(files) // config.batch_size))

@@ -61,6 +61,7 @@ class PipelineConfig:
     fetch: FetchConfig
     fetch_retry_delay: float
     feeds: Path | None
+    follow_symlinks: bool = False
 
 
 def store_config(settings: Settings) -> StoreConfig:
@@ -197,4 +198,5 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         fetch=fetch_config(settings),
         fetch_retry_delay=settings.fetch_retry_delay,
         feeds=settings.feeds,
+        follow_symlinks=settings.follow_symlinks,
     )

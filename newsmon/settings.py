@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         default=20 * 1024 * 1024,
         description="Larger input files are rejected unread (no news story is this big).",
     )
+    follow_symlinks: bool = Field(
+        default=False,
+        description="Read symlinks in input folders that point outside them (refused by default).",
+    )
     boilerplate_rules: Path | None = Field(
         default=None,
         description="YAML file of boilerplate patterns; default is the packaged enrich/data file.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -320,3 +321,29 @@ def test_flashes_and_reused_urls_are_stored_not_lost(
     version = at_2001[base["id"]]
     assert version["title"].startswith("سنقاوم: أعلام بوتين")  # seed 003's headline
     assert version["id"] != base["id"] and version["text"] != base["text"]
+
+
+def test_hostile_files_in_a_drop_folder_are_refused_by_name_and_the_rest_stored(
+    tmp_path: Path, seeds: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    seed = sorted(seeds.glob("*.txt"))[0]
+    shutil.copy(seed, inbox / "good.txt")
+    odd_name = os.path.join(os.fsencode(inbox), b"bad_\xff\xfe.txt")
+    with open(odd_name, "wb") as handle:
+        handle.write((sorted(seeds.glob("*.txt"))[1]).read_bytes())
+    os.mkfifo(inbox / "pipe.txt")
+    (inbox / "status.txt").symlink_to("/proc/self/status")
+    (inbox / "invisible.txt").write_text("\u202e\u2066\u200e" * 200, encoding="utf-8")
+    db = tmp_path / "store.db"
+    run = newsmon("run", str(inbox), db=db)
+    assert run.returncode == 1, run.stdout + run.stderr  # some rejected, the run finished
+    assert "2 stored" in run.stdout
+    rejected = newsmon("rejected", db=db).stdout.splitlines()
+    reasons = {Path(line.split("\t")[2]).name: line.split("\t")[3] for line in rejected}
+    assert reasons["pipe.txt"] == "not a regular file: a named pipe (FIFO)"
+    assert reasons["status.txt"].startswith(f"a symlink out of {inbox} (to /proc/")
+    assert reasons["invisible.txt"].startswith("no visible text")
+    exported = [json.loads(line) for line in newsmon("export", db=db).stdout.splitlines()]
+    assert sorted(Path(r["source"]).name for r in exported) == ["bad_\\xff\\xfe.txt", "good.txt"]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.decode import decode_batch, detect_and_decode
+from connectors.decode import decode_batch, decode_item, detect_and_decode
 from newsmon.errors import RejectedInput
 from newsmon.records import ContentType, RawItem
 
@@ -66,3 +66,11 @@ def test_batch_keeps_going_after_a_bad_item(fixtures: Path) -> None:
     assert [item.source for item in out.items] == ["good.txt"]
     assert [(r.source, r.stage) for r in out.rejections] == [("bad.txt", "decode")]
     assert "PNG" in out.rejections[0].reason
+
+
+def test_a_text_of_only_invisible_characters_is_refused_as_empty() -> None:
+    invisible = ("\u202e\u2066\u200e" * 200 + "\n  \u200b.\n").encode("utf-8")
+    with pytest.raises(RejectedInput, match="no visible text"):
+        decode_item(RawItem("invisible.txt", invisible, ContentType.TEXT))
+    one_digit = RawItem("digit.txt", "\u202e٣".encode(), ContentType.TEXT)
+    assert decode_item(one_digit).body == "\u202e٣"

@@ -120,3 +120,52 @@ def test_json_beyond_the_limits_is_rejected_and_the_batch_goes_on(tmp_path: Path
         f"{lines}:2": "JSON nested more than 64 levels deep",
     }
     assert [i.source for i in out.items] == [f"{lines}:1", f"{lines}:3", str(good)]
+
+
+def test_a_named_pipe_is_refused_by_name_and_never_waited_on(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("خبر", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")  # opening it to read would block until a writer came
+    out = discover([tmp_path])
+    assert out.items == [str(tmp_path / "good.txt")]
+    [(source, reason)] = [(r.source, r.reason) for r in out.rejections]
+    assert (source, reason) == (
+        str(tmp_path / "pipe.txt"),
+        "not a regular file: a named pipe (FIFO)",
+    )
+    # One that appears after discovery is refused when opened, not read.
+    with pytest.raises(RejectedInput, match="named pipe"):
+        read_capped(str(tmp_path / "pipe.txt"), 1000)
+    named = discover([tmp_path / "pipe.txt"])
+    assert [r.reason for r in named.rejections] == ["not a regular file: a named pipe (FIFO)"]
+
+
+def test_symlinks_out_of_the_folder_are_refused_unless_asked(tmp_path: Path) -> None:
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "elsewhere"
+    inbox.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("كلمة السر", encoding="utf-8")
+    (inbox / "story.txt").write_text("خبر", encoding="utf-8")
+    (inbox / "inside.txt").symlink_to(inbox / "story.txt")
+    (inbox / "outside.txt").symlink_to(elsewhere / "secret.txt")
+    (inbox / "loop-a.txt").symlink_to(inbox / "loop-b.txt")
+    (inbox / "loop-b.txt").symlink_to(inbox / "loop-a.txt")
+    out = discover([inbox])
+    assert out.items == [str(inbox / "inside.txt"), str(inbox / "story.txt")]
+    reasons = {Path(r.source).name: r.reason for r in out.rejections}
+    assert reasons["outside.txt"].startswith(
+        f"a symlink out of {inbox} (to {elsewhere}/secret.txt)"
+    )
+    assert reasons["loop-a.txt"].startswith("cannot read: ")
+    assert str(inbox / "outside.txt") in discover([inbox], follow_symlinks=True).items
+    # A link the user names is read wherever it points.
+    assert discover([inbox / "outside.txt"]).items == [str(inbox / "outside.txt")]
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_escaped(tmp_path: Path) -> None:
+    raw = os.path.join(os.fsencode(tmp_path), b"bad_\xff\xfe.txt")
+    with open(raw, "wb") as handle:
+        handle.write("خبر عن الصين".encode())
+    [found] = discover([tmp_path]).items
+    [item] = load_files([found], 1000).items
+    assert item.source == f"{tmp_path}/bad_\\xff\\xfe.txt"
+    item.source.encode("utf-8")  # storable and printable as it is
