@@ -88,6 +88,26 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, never public
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, IPv4-compatible), if any.
+
+    Python calls 64:ff9b::7f00:1 or 2002:7f00:1:: global, yet a NAT64 gateway or 6to4 relay
+    delivers them to 127.0.0.1: the guard judges the IPv4 address inside.
+    """
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 class AddressGuard:
     """Decides which addresses may be fetched: public ones, plus what the settings allow.
 
@@ -103,8 +123,10 @@ class AddressGuard:
     def _allowed(self, address: IPAddress, port: int) -> bool:
         if (address, port) in self.ports or any(address in net for net in self.networks):
             return True
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
+        if isinstance(address, ipaddress.IPv6Address):
+            if address in _NAT64_LOCAL:
+                return False
+            address = embedded_ipv4(address) or address
         return address.is_global and not address.is_multicast
 
     def resolve(self, host: str, port: int) -> str:
