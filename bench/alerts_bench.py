@@ -99,7 +99,7 @@ def main() -> None:
             hook_url = f"http://127.0.0.1:{hook.server_address[1]}/h"
             settings = Settings(
                 db=str(sub),
-                webhook_url=hook_url if channel == "webhook" else None,
+                webhook_url=SecretStr(hook_url) if channel == "webhook" else None,
                 webhook_secret=SecretStr("bench-secret"),
                 smtp_host="127.0.0.1" if channel == "email" else None,
                 smtp_port=smtp.port,

@@ -162,7 +162,7 @@ def main() -> None:
             fetch_allow=tuple(allow),
             fetch_host_delay=0,
             fetch_concurrency=args.hosts,
-            webhook_url=f"http://127.0.0.1:{hook.server_address[1]}/hook",
+            webhook_url=SecretStr(f"http://127.0.0.1:{hook.server_address[1]}/hook"),
             webhook_secret=SecretStr("bench-secret"),
         )
         started = time.perf_counter()

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from pydantic import SecretStr
 
+from connectors.secret_urls import redact
 from newsmon.errors import ExternalError
 from newsmon.export import article_json
 from newsmon.packaged import packaged
@@ -60,14 +61,6 @@ class IndexOutcome:
     indexed: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (id, Elasticsearch's reason)
     retry_later: list[str] = field(default_factory=list)
-
-
-def redact(url: str) -> str:
-    """The URL without user and password, for logs and messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def es_document(

@@ -49,9 +49,12 @@ def verify(
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    """The receiver's URL, the signing secret and the request timeout."""
+    """The receiver's URL, the signing secret and the request timeout.
 
-    url: str
+    The URL is a secret too: many receivers take their token in its path.
+    """
+
+    url: SecretStr
     secret: SecretStr | None
     timeout: float
 
@@ -62,7 +65,7 @@ class WebhookChannel:
     name = "webhook"
 
     def __init__(self, config: WebhookConfig, client: httpx.Client | None = None) -> None:
-        self.url = config.url
+        self.url = config.url.get_secret_value()
         self.secret = config.secret.get_secret_value() if config.secret else ""
         self.client = client or httpx.Client(
             timeout=config.timeout,

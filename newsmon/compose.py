@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from connectors.elasticsearch import ElasticsearchConfig
 from connectors.email import SmtpConfig
 from connectors.fetch import FetchConfig
+from connectors.secret_urls import split_credentials
 from connectors.webhook import WebhookConfig
 from enrich.dedup import DedupParams
 from enrich.events import EventParams
@@ -114,8 +117,11 @@ def es_config(settings: Settings) -> ElasticsearchConfig | None:
     """The Elasticsearch cluster and index settings; None when no cluster is configured."""
     if not settings.elasticsearch_url:
         return None
+    # Credentials written into the URL travel as secrets, like NEWSMON_ES_PASSWORD: the
+    # config is a flow parameter, and Prefect records those in clear.
+    url, user, password = split_credentials(settings.elasticsearch_url)
     return ElasticsearchConfig(
-        url=settings.elasticsearch_url,
+        url=url,
         alias=settings.es_alias,
         template=settings.es_template,
         batch_size=settings.es_batch_size,
@@ -123,8 +129,8 @@ def es_config(settings: Settings) -> ElasticsearchConfig | None:
         timeout=settings.es_timeout,
         max_retries=settings.es_max_retries,
         api_key=settings.es_api_key,
-        username=settings.es_username,
-        password=settings.es_password,
+        username=settings.es_username or user,
+        password=settings.es_password or (SecretStr(password) if password is not None else None),
         ca_certs=settings.es_ca_certs,
         verify_certs=settings.es_verify_certs,
     )

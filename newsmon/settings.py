@@ -201,7 +201,10 @@ class Settings(BaseSettings):
         default=(),
         description="Recipients (comma-separated) for rules that name none of their own.",
     )
-    webhook_url: str | None = Field(default=None, description="Alert webhook; unset: none.")
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Alert webhook URL, kept secret (a token is often in its path); unset: none.",
+    )
     webhook_secret: SecretStr | None = Field(
         default=None, description="Shared secret for the X-Signature HMAC-SHA256 header."
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.alert_channel import Channel
-from connectors.elasticsearch import redact
+from connectors.secret_urls import origin_only
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import ChannelTarget
@@ -28,7 +28,9 @@ def channel_targets(rule: AlertRule, config: AlertConfig) -> tuple[ChannelTarget
             if recipients:
                 targets.append(ChannelTarget("email", ", ".join(recipients)))
         elif name == "webhook" and config.webhook is not None:
-            targets.append(ChannelTarget("webhook", redact(config.webhook.url)))
+            targets.append(
+                ChannelTarget("webhook", origin_only(config.webhook.url.get_secret_value()))
+            )
     return tuple(targets)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connectors.elasticsearch import es_document, redact
+from connectors.elasticsearch import es_document
 from enrich.entities import tag_articles, tagger_for
 from newsmon.records import Article
 
@@ -33,10 +33,3 @@ def test_document_adds_keyword_fields_to_the_export_record() -> None:
     ]
     assert doc["alert_rules"] == []
     assert es_document(tagged, [], ["putin-xi"])["alert_rules"] == ["putin-xi"]
-
-
-def test_urls_in_messages_lose_their_credentials() -> None:
-    assert redact("https://elastic:secret@es.example.com:9243/base") == (
-        "https://es.example.com:9243/base"
-    )
-    assert redact("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
