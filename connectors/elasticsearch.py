@@ -220,13 +220,21 @@ class ElasticsearchSink:
                 total.retry_later += outcome.retry_later
         return total
 
-    def new_index(self) -> str:
-        """Create the next numbered index (template applied) without moving the alias."""
+    def reindex_target(self) -> tuple[str, bool]:
+        """The next numbered index, for a reindex, without moving the alias; and whether it
+        was already there (left by an interrupted reindex, whose work is then resumed)."""
         current = self.write_index()
         number = int(current.rsplit("-", 1)[1]) + 1 if current.rsplit("-", 1)[1].isdigit() else 1
         name = f"{self.alias}-{number:06d}"
+        if self._call(f"looking for {name}", self.client.indices.exists, index=name):
+            return name, True
         self._call(f"creating {name}", self.client.indices.create, index=name)
-        return name
+        return name, False
+
+    def index_count(self, index: str) -> int:
+        """Documents in one concrete index, after making everything sent searchable."""
+        self._call(f"refreshing {index}", self.client.indices.refresh, index=index)
+        return int(self._call(f"counting {index}", self.client.count, index=index)["count"])
 
     def switch_alias(self, new: str) -> list[str]:
         """Point the alias at `new` only, in one atomic step; delete and return the old indices."""

@@ -66,16 +66,31 @@ def reindex(store: Store, sink: ElasticsearchSink) -> tuple[SyncResult, str, lis
     """Build a fresh index from the store with the current template, then swap the alias.
 
     Returns the result, the new index and the deleted old ones. Until the swap, readers
-    keep using the old index.
+    keep using the old index. A reindex that was interrupted left its index behind: the
+    next one finds it and sends every story to it again (documents are keyed by story id,
+    so nothing is doubled). The alias moves only when the new index holds every story the
+    cluster accepted; otherwise SinkUnavailable says what is missing and the old index stays.
     """
     result = SyncResult()
     sink.setup()
-    new = sink.new_index()
+    new, resumed = sink.reindex_target()
+    if resumed:
+        log.info("%s: %s is left from an interrupted reindex; resuming it", sink.url, new)
     store.es_reset()
+    stories = 0
     for batch in batched(store.iter_articles(), sink.batch_size * sink.concurrency):
         outcome, rejections = _send(store, sink, batch, index=new)
+        stories += len(batch)
         result.indexed += len(outcome.indexed)
         result.rejected += rejections
+    expected = stories - len(result.rejected)
+    held = sink.index_count(new)
+    if held != expected:
+        raise SinkUnavailable(
+            f"{sink.url}: {new} holds {held} documents, expected {expected} ({stories} stories,"
+            f" {len(result.rejected)} refused); the alias stays on the old index;"
+            " run `newsmon es reindex` again"
+        )
     old = sink.switch_alias(new)
     result.pending = store.es_counts()["pending"]
     return result, new, old

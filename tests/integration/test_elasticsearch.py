@@ -178,6 +178,29 @@ def test_reindex_builds_a_new_index_and_moves_the_alias(
     assert sink.count() == 5
 
 
+def test_an_interrupted_reindex_is_resumed_and_the_alias_moves_when_counts_match(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+) -> None:
+    db = tmp_path / "store.db"
+    assert newsmon("run", str(seeds), db=db, env=elasticsearch.env()).returncode == 0
+    alias = elasticsearch.alias
+    sink = _sink(elasticsearch, tmp_path)
+    # What a reindex stopped mid-way leaves: its new index, with one document of five.
+    left, resumed = sink.reindex_target()
+    assert (left, resumed) == (f"{alias}-000002", False)
+    sink.client.index(index=left, id="partial", document={"id": "partial", "title": "x"})
+    result = newsmon("es", "reindex", db=db, env=elasticsearch.env())
+    # The partial document is not a story: the counts differ and the alias stays.
+    assert result.returncode == 2, result.stdout
+    assert f"{left} holds 6 documents, expected 5" in result.stderr
+    assert sink.write_index() == f"{alias}-000001"
+    sink.client.delete(index=left, id="partial")
+    again = newsmon("es", "reindex", db=db, env=elasticsearch.env())
+    assert again.returncode == 0, again.stderr
+    assert f"reindexed: 5 stories into {left}, removed {alias}-000001" in again.stdout
+    assert sink.write_index() == left and sink.index_count(left) == 5
+
+
 @pytest.mark.real_elasticsearch(
     "Lucene's Arabic analysis (arabic_normalization, the light stemmer): the emulator lacks "
     "the filter and stems Arabic differently"
