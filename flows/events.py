@@ -6,15 +6,26 @@ from collections.abc import Sequence
 
 from prefect.events import emit_event
 
-from newsmon.records import AlertMessage, Article, Delivery
+from newsmon.records import AlertMessage, Article, Delivery, EntityTag
 
 STORY_NEW = "newsmon.story.new"
 ALERT_SENT = "newsmon.alert.sent"
 _NAME_CHARS = 120
+# Prefect refuses an event with more related resources than this (pydantic ValidationError),
+# and the event is lost: a long document names hundreds of entities, a digest many stories.
+MAX_RELATED = 100
+
+
+def most_mentioned(article: Article, limit: int) -> list[EntityTag]:
+    """The article's entities, the most mentioned first, at most `limit`."""
+    ranked = sorted(enumerate(article.entities), key=lambda p: (-len(p[1].mentions), p[0]))
+    return [tag for _, tag in ranked[:limit]]
 
 
 def emit_new_stories(articles: Sequence[Article]) -> int:
     """One `newsmon.story.new` event per new story, its entities as related resources.
+
+    Up to Prefect's 100, the most mentioned first; the payload lists every entity id.
 
     An automation matches a story's entities with `match_related` on role `entity` and id
     `newsmon.entity.<id>` (see deploy/prefect/putin-xi-automation.yaml).
@@ -34,7 +45,7 @@ def emit_new_stories(articles: Sequence[Article]) -> int:
                     "prefect.resource.role": "entity",
                     "prefect.resource.name": tag.label,
                 }
-                for tag in article.entities
+                for tag in most_mentioned(article, MAX_RELATED)
             ],
             payload={
                 "article_id": article.id,
@@ -70,7 +81,7 @@ def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:
                     "prefect.resource.id": f"newsmon.story.{story.cluster_id}",
                     "prefect.resource.role": "story",
                 }
-                for story in message.stories
+                for story in message.stories[: MAX_RELATED - 1]
             ),
         ],
         payload={
