@@ -77,7 +77,8 @@ def test_every_copy_alerts_when_new_story_only_is_off(store: Store) -> None:
         [rule], articles, alert_config(Settings(webhook_url="http://127.0.0.1:9/h"))
     )
     assert [m.story_key for m in found] == [a.id for a in articles]
-    assert found[0].channels == (ChannelTarget("webhook", "http://127.0.0.1:9/h"),)
+    # The URL may hold a token in its path: only its origin is kept.
+    assert found[0].channels == (ChannelTarget("webhook", "http://127.0.0.1:9/…"),)
 
 
 def test_a_story_alerts_once_per_rule_whoever_records_it(store_config: StoreConfig) -> None:
