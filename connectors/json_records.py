@@ -6,8 +6,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from connectors.decode import detect_and_decode
 from newsmon.errors import RejectedInput
@@ -68,6 +69,16 @@ class StoryRecord(BaseModel):
     url: str | None = None
     published_at: datetime | None = None
     author: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _parsable_url(cls, value: str | None) -> str | None:
+        if value:
+            parts = urlsplit(value)  # ValueError: "Invalid IPv6 URL"
+            _ = parts.port  # ValueError: "Port out of range 0-65535"
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) URL: {value[:200]!r}")
+        return value
 
     @model_validator(mode="after")
     def _has_body(self) -> StoryRecord:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from enrich.arabic import normalize_text
 from enrich.gazetteer import (
+    FUZZY_MAX_CHARS,
     FUZZY_MIN_CLASS,
     FUZZY_MIN_VOWEL,
     Alias,
@@ -168,7 +169,7 @@ class EntityTagger:
         exact = self.gazetteer.by_first.get(stem)
         if exact:
             return exact, False
-        if len(stem) < FUZZY_MIN_CLASS or stem.isascii():
+        if not FUZZY_MIN_CLASS <= len(stem) <= FUZZY_MAX_CHARS or stem.isascii():
             return (), False
         c = canon(stem)
         fuzzy = list(self.gazetteer.by_canon.get(c, ()))

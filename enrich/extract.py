@@ -54,7 +54,12 @@ def extract_item(item: DecodedItem, rules: BoilerplateRules) -> CleanItem:
 
 
 def _host(item: CleanItem) -> str | None:
-    return urlsplit(item.url).hostname if item.url else None
+    # This step runs over the whole batch, outside the per-item guard: a URL the parser
+    # refuses must cost this story its site-name cleanup, not the batch.
+    try:
+        return urlsplit(item.url).hostname if item.url else None
+    except ValueError:
+        return None
 
 
 def strip_repeated_title_parts(items: list[CleanItem]) -> list[CleanItem]:

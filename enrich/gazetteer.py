@@ -26,6 +26,9 @@ _VOWELS = frozenset("اوي")
 # Below these lengths a one-letter difference turns one word into another, not a spelling.
 FUZZY_MIN_CLASS = 4
 FUZZY_MIN_VOWEL = 5
+# No name is one word this long; longer "words" (a line of one repeated word, no spaces) are
+# never compared loosely, as each vowel deletion copies the whole word: quadratic memory.
+FUZZY_MAX_CHARS = 40
 # Arabic nisba inflections: صيني → صينية (normalised ه) صينيون صينيين صينيات.
 _NISBA_SUFFIXES = ("", "ه", "ون", "ين", "ات")
 

@@ -169,3 +169,20 @@ def test_a_file_name_that_is_not_utf8_is_kept_escaped(tmp_path: Path) -> None:
     [item] = load_files([found], 1000).items
     assert item.source == f"{tmp_path}/bad_\\xff\\xfe.txt"
     item.source.encode("utf-8")  # storable and printable as it is
+
+
+def test_a_record_with_a_url_the_parser_refuses_is_rejected_by_line(tmp_path: Path) -> None:
+    lines = tmp_path / "records.ndjson"
+    lines.write_text(
+        '{"text": "نص أول", "url": "http://[::1"}\n'
+        '{"text": "نص ثان", "url": "http://127.0.0.1:99999/x"}\n'
+        '{"text": "نص ثالث", "url": "javascript:alert(1)"}\n'
+        '{"text": "نص رابع", "url": "https://news.example.com/a"}\n',
+        encoding="utf-8",
+    )
+    out = load_files([str(lines)], max_bytes=1_000_000)
+    reasons = {r.source: r.reason for r in out.rejections}
+    assert reasons[f"{lines}:1"] == "bad record: url: Invalid IPv6 URL"
+    assert reasons[f"{lines}:2"].startswith("bad record: url: Port out of range")
+    assert reasons[f"{lines}:3"].startswith("bad record: url: not an http(s) URL")
+    assert [i.url for i in out.items] == ["https://news.example.com/a"]

@@ -1,0 +1,170 @@
+"""A thousand malformed inputs: each is stored or refused with a reason; none crashes a stage."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import random
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from connectors.files import discover
+from enrich.dedup import store_stories
+from newsmon.compose import StoreConfig, pipeline_config
+from newsmon.prepare import prepare_files
+from newsmon.settings import Settings
+from newsmon.stages import batched
+
+pytestmark = pytest.mark.integration
+
+ARABIC = (
+    "أجرى الرئيس الروسي فلاديمير بوتين اتصالا هاتفيا مع نظيره الصيني شي جين بينغ، وبحثا"
+    " التعاون الاقتصادي وتنسيق المواقف في مجلس الأمن الدولي بشأن الأزمات الإقليمية."
+)
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def _random_bytes(rng: random.Random) -> tuple[str, bytes]:
+    return rng.choice([".txt", ".html", ".json"]), rng.randbytes(rng.randint(1, 5000))
+
+
+def _truncated_utf8(rng: random.Random) -> tuple[str, bytes]:
+    data = (ARABIC * rng.randint(1, 20)).encode("utf-8")
+    return ".txt", data[: rng.randrange(1, len(data))]
+
+
+def _with_nuls(rng: random.Random) -> tuple[str, bytes]:
+    text = list(ARABIC * 3)
+    for _ in range(rng.randint(1, 50)):
+        text.insert(rng.randrange(len(text)), "\x00")
+    return ".txt", "".join(text).encode("utf-8")
+
+
+def _bidi(rng: random.Random) -> tuple[str, bytes]:
+    controls = "".join(rng.choice(BIDI) for _ in range(rng.randint(1, 3000)))
+    text = controls if rng.random() < 0.5 else controls + ARABIC + controls
+    return ".txt", text.encode("utf-8")
+
+
+def _deep_html(rng: random.Random) -> tuple[str, bytes]:
+    depth = rng.randint(100, 5000)
+    tag = rng.choice(["div", "span", "table", "p"])
+    return ".html", f"<html><body>{f'<{tag}>' * depth}{ARABIC}{f'</{tag}>' * depth}".encode()
+
+
+def _deep_json(rng: random.Random) -> tuple[str, bytes]:
+    depth = rng.randint(50, 20000)
+    if rng.random() < 0.5:
+        return ".json", ("[" * depth + "]" * depth).encode()
+    return ".ndjson", ('{"text": "نص"}\n' + '{"a":' * depth + "1" + "}" * depth).encode()
+
+
+def _odd_records(rng: random.Random) -> tuple[str, bytes]:
+    odd = rng.choice(
+        [
+            {"text": 12345},
+            {"text": ARABIC, "published_at": "the day after tomorrow"},
+            {"html": "<p>" * 3},
+            {"title": ARABIC},
+            {"text": ARABIC, "url": "http://[::1"},
+            {"text": ARABIC, "url": "http://127.0.0.1:99999/x"},
+            {"text": "9" * 5000},
+            [1, 2, 3],
+            "just a string",
+            {"text": ARABIC, "views": int("7" * 90)},
+        ]
+    )
+    return ".json", json.dumps(odd, ensure_ascii=False).encode()
+
+
+def _huge_line(rng: random.Random) -> tuple[str, bytes]:
+    word = rng.choice(["ب", "x", "بوتين", "\u0640"])
+    return ".txt", (word * rng.randint(20_000, 120_000)).encode("utf-8")
+
+
+def _encodings(rng: random.Random) -> tuple[str, bytes]:
+    text = ARABIC * rng.randint(1, 5)
+    encoding = rng.choice(["utf-16", "utf-16-le", "utf-32", "cp1256", "iso-8859-6"])
+    data = text.encode(encoding, errors="replace")
+    if rng.random() < 0.5:
+        data = data[: rng.randrange(1, len(data))]
+    if rng.random() < 0.3:
+        data = codecs.BOM_UTF8 + data
+    return ".txt", data
+
+
+def _almost_empty(rng: random.Random) -> tuple[str, bytes]:
+    return rng.choice([".txt", ".html", ".json", ".ndjson"]), rng.choice(
+        [
+            b"",
+            b" ",
+            b"\n\n\t",
+            codecs.BOM_UTF8,
+            b"<html></html>",
+            b"{}",
+            b"[]",
+            b"null",
+            b"\xef\xbb",
+        ]
+    )
+
+
+GENERATORS: list[Callable[[random.Random], tuple[str, bytes]]] = [
+    _random_bytes,
+    _truncated_utf8,
+    _with_nuls,
+    _bidi,
+    _deep_html,
+    _deep_json,
+    _odd_records,
+    _huge_line,
+    _encodings,
+    _almost_empty,
+]
+
+
+def test_a_thousand_malformed_inputs_are_stored_or_refused_never_crash(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rng = random.Random(19)
+    for n in range(1000):
+        suffix, data = GENERATORS[n % len(GENERATORS)](rng)
+        (inbox / f"input-{n:04d}{suffix}").write_bytes(data)
+    # Odd files beside them: a link loop, a dangling link, a pipe, a name that is not UTF-8.
+    (inbox / "loop-a.txt").symlink_to(inbox / "loop-b.txt")
+    (inbox / "loop-b.txt").symlink_to(inbox / "loop-a.txt")
+    (inbox / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    os.mkfifo(inbox / "pipe.txt")
+    with open(os.path.join(os.fsencode(inbox), b"name-\xff.txt"), "wb") as handle:
+        handle.write(ARABIC.encode("utf-8"))
+
+    config = pipeline_config(Settings(db=str(tmp_path / "store.db")))
+    store = StoreConfig(str(tmp_path / "store.db")).open()
+    found = discover([inbox])
+    rejections = list(found.rejections)
+    stored = 0
+    try:
+        for batch in batched(found.items, 200):
+            prepared = prepare_files(batch, config.prepare)
+            rejections += prepared.rejections
+            run_id = store.begin_run(["malformed"])
+            stored += len(
+                store_stories(
+                    store, prepared.fingerprints, run_id, config.prepare.dedup, config.events
+                ).new_ids
+            )
+    finally:
+        store.close()
+
+    crashes = [(r.source, r.stage, r.reason) for r in rejections if "internal error" in r.reason]
+    assert crashes == []
+    assert all(r.reason.strip() for r in rejections)
+    by_stage = Counter(r.stage for r in rejections)
+    # The link loop's two ends, the dangling link and the pipe are refused by name.
+    assert by_stage["discover"] == 4
+    print(f"1,005 inputs: {stored} stories stored, {len(rejections)} refused, by stage {by_stage}")
+    assert stored > 0
