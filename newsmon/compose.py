@@ -107,6 +107,7 @@ def prepare_config(settings: Settings) -> PrepareConfig:
     """What preparing a batch needs, from the settings."""
     return PrepareConfig(
         max_file_bytes=settings.max_file_bytes,
+        max_text_chars=settings.max_text_chars,
         boilerplate_rules=settings.boilerplate_rules,
         entities=entity_config(settings),
         dedup=dedup_params(settings),

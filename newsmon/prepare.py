@@ -21,6 +21,7 @@ from enrich.entities import EntityTagger, ner_for, tag_articles, tagger_for
 from enrich.event_terms import with_event_terms
 from enrich.extract import extract_batch
 from enrich.ner import NerTagger
+from enrich.text_cap import cap_texts
 from newsmon.records import Fingerprint, RawItem, Rejection, StageOutput, StageTiming
 from newsmon.stages import Clock
 
@@ -46,6 +47,7 @@ class PrepareConfig:
     boilerplate_rules: Path | None
     entities: EntityConfig
     dedup: DedupParams
+    max_text_chars: int = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,9 @@ def _prepare(loaded: StageOutput[RawItem], config: PrepareConfig, clock: Clock) 
         decoded = decode_batch(loaded.items)
     with clock.stage("extract", len(decoded.items)):
         cleaned = extract_batch(decoded.items, load_rules(config.boilerplate_rules))
-    with clock.stage("build-articles", len(cleaned.items)):
-        built = build_articles(cleaned.items, datetime.now(UTC))
+    capped = cap_texts(cleaned.items, config.max_text_chars)
+    with clock.stage("build-articles", len(capped.items)):
+        built = build_articles(capped.items, datetime.now(UTC))
     with clock.stage("entities", len(built.items)):
         tagger, ner = config.entities.taggers()
         tagged = tag_articles(built.items, tagger, ner)
@@ -92,6 +95,7 @@ def _prepare(loaded: StageOutput[RawItem], config: PrepareConfig, clock: Clock) 
             *loaded.rejections,
             *decoded.rejections,
             *cleaned.rejections,
+            *capped.rejections,
             *built.rejections,
             *tagged.rejections,
             *signed.rejections,

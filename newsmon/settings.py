@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         default=20 * 1024 * 1024,
         description="Larger input files are rejected unread (no news story is this big).",
     )
+    max_text_chars: PositiveInt = Field(
+        default=1_000_000,
+        description="Story text past this many characters is cut (at a paragraph break) and"
+        " the cut is listed with the run's rejections.",
+    )
     follow_symlinks: bool = Field(
         default=False,
         description="Read symlinks in input folders that point outside them (refused by default).",
