@@ -1,0 +1,87 @@
+"""`newsmon run` killed with SIGKILL mid-run, then run again: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from peers import newsmon_process
+
+pytestmark = pytest.mark.integration
+
+
+def _inputs(folder: Path, fixtures: Path, seeds: Path) -> int:
+    """The dedup dev set's texts (stories with their edited copies) and the seeds, as files."""
+    folder.mkdir()
+    lines = (fixtures / "dedup" / "devset.ndjson").read_text("utf-8").splitlines()
+    for n, line in enumerate(lines):
+        record = json.loads(line)
+        text = record["title"] + "\n\n" + record["text"]
+        (folder / f"{n:03d}.txt").write_text(text, encoding="utf-8")
+    for seed in sorted(seeds.glob("*.txt")):
+        (folder / seed.name).write_bytes(seed.read_bytes())
+    return len(lines) + 5
+
+
+def _outcome(db: Path) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]], int]:
+    """Every article with its story and event, every alert, and what still waits to be checked."""
+    with sqlite3.connect(db) as conn:
+        articles = {
+            tuple(str(v) for v in row)
+            for row in conn.execute(
+                "SELECT id, source, cluster_id, duplicate_of, event_id FROM articles"
+            )
+        }
+        alerts = {tuple(row) for row in conn.execute("SELECT rule, story_key FROM alerts")}
+        waiting = conn.execute("SELECT count(*) FROM alert_queue").fetchone()[0]
+    return articles, alerts, int(waiting)
+
+
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1) as conn:
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+    except sqlite3.Error:
+        return 0  # not created yet, or being migrated
+
+
+def test_a_run_killed_mid_way_and_run_again_stores_and_alerts_exactly_once(
+    fixtures: Path, seeds: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    _inputs(inbox, fixtures, seeds)
+    env = {"NEWSMON_BATCH_SIZE": "10"}
+    clean_db, killed_db = tmp_path / "clean.db", tmp_path / "killed.db"
+    assert newsmon_process("run", str(inbox), db=clean_db, env=env).returncode == 0
+    clean = _outcome(clean_db)
+    total = len(clean[0])  # identical texts are one article
+    assert total > 100 and clean[1] and clean[2] == 0
+
+    run = subprocess.Popen(
+        [sys.executable, "-m", "newsmon", "run", str(inbox)],
+        env={**os.environ, "NEWSMON_DB": str(killed_db), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the workers die with it
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while _stored(killed_db) == 0 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    at_kill = _stored(killed_db)
+    assert 0 < at_kill < total, f"killed with {at_kill} of {total} stored"
+
+    again = newsmon_process("run", str(inbox), db=killed_db, env=env)
+    assert again.returncode == 0, again.stderr
+    assert f", {total - at_kill} stored," in again.stdout  # the rest, none twice
+    assert _outcome(killed_db) == clean  # the same stories, copies, events and alerts
