@@ -42,8 +42,9 @@ def _kind(mode: int) -> str | None:
     return next((name for test, name in _NOT_REGULAR if test(mode)), None)
 
 
-def _refusal(file: Path, folder: Path, follow_symlinks: bool) -> str | None:
-    """Why a file found in a folder is not read: not a regular file, or a link out of it."""
+def _refusal(file: Path, folder: Path, root: Path, follow_symlinks: bool) -> str | None:
+    """Why a file found in a folder (`root`: the folder resolved) is not read: not a regular
+    file, or a link out of it."""
     try:
         mode = file.stat().st_mode  # follows the link, if it is one
     except OSError as exc:
@@ -52,7 +53,7 @@ def _refusal(file: Path, folder: Path, follow_symlinks: bool) -> str | None:
         return f"not a regular file: {kind}"
     if file.is_symlink() and not follow_symlinks:
         target = file.resolve()
-        if not target.is_relative_to(folder.resolve()):
+        if not target.is_relative_to(root):
             return (
                 f"a symlink out of {display_path(folder)} (to {display_path(target)}); "
                 "set NEWSMON_FOLLOW_SYMLINKS=true to read such links"
@@ -73,6 +74,7 @@ def discover(paths: Sequence[str | Path], follow_symlinks: bool = False) -> Stag
         path = Path(given)
         found: list[Path] = []
         if path.is_dir():
+            resolved = path.resolve()
             for root, dirs, files in os.walk(path):
                 # Hidden folders (.git, .cache) never hold news.
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -80,7 +82,7 @@ def discover(paths: Sequence[str | Path], follow_symlinks: bool = False) -> Stag
                     file = Path(root) / name
                     if name.startswith(".") or not _supported(file):
                         continue
-                    if why := _refusal(file, path, follow_symlinks):
+                    if why := _refusal(file, path, resolved, follow_symlinks):
                         out.rejections.append(Rejection(display_path(file), "discover", why))
                     else:
                         found.append(file)
@@ -92,8 +94,7 @@ def discover(paths: Sequence[str | Path], follow_symlinks: bool = False) -> Stag
                 continue
             found.append(path)
         elif path.exists():
-            kind = _kind(path.stat().st_mode) or "not a regular file"
-            why = f"not a regular file: {kind}"
+            why = f"not a regular file: {_kind(path.stat().st_mode) or 'of an unknown kind'}"
             out.rejections.append(Rejection(display_path(path), "discover", why))
             continue
         else:

@@ -163,9 +163,10 @@ def close_updates(
     for rule in rules:
         if rule.updates != "digest":
             continue
+        targets = channel_targets(rule, config)
         for pending in store.pending_updates(rule.name):
             last = pending.last_message_at
             if last is not None and (at - last).total_seconds() < rule.updates_every:
                 continue
-            written += store.add_updates(pending, channel_targets(rule, config), at)
+            written += store.add_updates(pending, targets, at)
     return written

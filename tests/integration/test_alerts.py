@@ -91,6 +91,14 @@ def _putin_xi(alerts: list[AlertRecord]) -> list[AlertRecord]:
     return [a for a in alerts if a.rule == "putin-xi"]
 
 
+def _rules_file(tmp_path: Path, *lines: str) -> Path:
+    """A rules file holding one rule, given as its YAML lines (name first)."""
+    path = tmp_path / "rules.yml"
+    body = "".join(f"  {'- ' if n == 0 else '  '}{line}\n" for n, line in enumerate(lines))
+    path.write_text("rules:\n" + body, encoding="utf-8")
+    return path
+
+
 def _verify_as_receiver(received: Any) -> dict[str, Any]:
     """What a receiver does: check the signature over timestamp and body, then parse."""
     timestamp = received.headers["x-signature-timestamp"]
@@ -252,15 +260,13 @@ def test_ten_write_ups_of_one_call_alert_once_and_list_nine_updates(
 def test_an_events_later_stories_arrive_as_replies_in_the_alerts_thread(
     fixtures: Path, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules.yml"
-    rules.write_text(
-        "rules:\n"
-        "  - name: putin-xi\n"
-        "    all_of: [Q7747, Q15031]\n"
-        "    per: event\n"
-        "    updates: digest\n"
-        "    updates_every: 0\n",
-        encoding="utf-8",
+    rules = _rules_file(
+        tmp_path,
+        "name: putin-xi",
+        "all_of: [Q7747, Q15031]",
+        "per: event",
+        "updates: digest",
+        "updates_every: 0",
     )
     call = sorted((fixtures / "events" / "putin-xi-call").glob("*.txt"))
     inbox = tmp_path / "inbox"
@@ -311,13 +317,11 @@ def test_an_events_later_stories_arrive_as_replies_in_the_alerts_thread(
 def test_a_breaking_rule_fires_once_when_the_third_outlet_reports_the_event(
     fixtures: Path, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules.yml"
-    rules.write_text(
-        "rules:\n"
-        "  - name: putin-xi-breaking\n"
-        "    all_of: [Q7747, Q15031]\n"
-        "    breaking: {sources: 3, within: 2h}\n",
-        encoding="utf-8",
+    rules = _rules_file(
+        tmp_path,
+        "name: putin-xi-breaking",
+        "all_of: [Q7747, Q15031]",
+        "breaking: {sources: 3, within: 2h}",
     )
     settings = _settings(tmp_path, None, None, alert_rules=rules)
     call = fixtures / "events" / "putin-xi-call"
@@ -512,14 +516,12 @@ def test_crash_between_send_and_mark_resends_with_the_same_key(seeds: Path, tmp_
 
 
 def test_daily_digest_gathers_the_day_in_one_message(seeds: Path, tmp_path: Path) -> None:
-    rules = tmp_path / "alerts.yml"
-    rules.write_text(
-        "rules:\n"
-        "  - name: putin-xi-daily\n"
-        "    description: كل أخبار بوتين وشي في رسالة يومية\n"
-        "    all_of: [Q7747, Q15031]\n"
-        "    digest: daily\n",
-        encoding="utf-8",
+    rules = _rules_file(
+        tmp_path,
+        "name: putin-xi-daily",
+        "description: كل أخبار بوتين وشي في رسالة يومية",
+        "all_of: [Q7747, Q15031]",
+        "digest: daily",
     )
     with smtp_peer("none") as smtp, webhook_peer() as hook:
         settings = _settings(
