@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from pydantic import SecretStr
 
-from connectors.secret_urls import redact
 from newsmon.errors import ExternalError
 from newsmon.export import article_json
 from newsmon.packaged import packaged
 from newsmon.records import Article
+from newsmon.secret_urls import redact
 
 log = logging.getLogger("newsmon.elasticsearch")
 

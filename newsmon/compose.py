@@ -15,35 +15,55 @@ from pydantic import SecretStr
 from connectors.elasticsearch import ElasticsearchConfig
 from connectors.email import SmtpConfig
 from connectors.fetch import FetchConfig
-from connectors.secret_urls import split_credentials
 from connectors.webhook import WebhookConfig
 from enrich.dedup import DedupParams
 from enrich.events import EventParams
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.delivery import RetryPolicy
-from newsmon.errors import StoreError
 from newsmon.prepare import EntityConfig, PrepareConfig
 from newsmon.runner_spec import RunnerSpec, parse_runner_spec
+from newsmon.secret_urls import split_credentials
 from newsmon.settings import Settings
 from newsmon.store.base import Store
 
 _SERVER_SCHEMES = ("postgres://", "postgresql://")
+_SQLITE_SCHEME = "sqlite:///"
 
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """Which store to open: a SQLite file (the embedded default)."""
+    """Which store to open: a SQLite file (the embedded default) or a PostgreSQL database.
+
+    A server URL's user and password travel apart from it, the password as a secret: the
+    config is a flow parameter, and Prefect records those in clear.
+    """
 
     location: str
+    user: str | None = None
+    password: SecretStr | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> StoreConfig:
+        """The store a URL or path names: sqlite:///path, a plain path, or postgresql://."""
+        if url.startswith(_SERVER_SCHEMES):
+            bare, user, password = split_credentials(url)
+            return cls(bare, user, SecretStr(password) if password is not None else None)
+        return cls(url.removeprefix(_SQLITE_SCHEME))
+
+    @property
+    def is_server(self) -> bool:
+        """Whether the store is a PostgreSQL server (else a SQLite file)."""
+        return self.location.startswith(_SERVER_SCHEMES)
 
     def open(self) -> Store:
         """Open the store; StoreError names the location and why it cannot be used."""
-        if self.location.startswith(_SERVER_SCHEMES):
-            raise StoreError(
-                f"{self.location.split('@')[-1]}: PostgreSQL is not supported yet; "
-                "use a SQLite file path"
-            )
         from enrich.arabic import search_terms
+
+        if self.is_server:
+            from newsmon.store.postgres import PostgresStore
+
+            password = self.password.get_secret_value() if self.password else None
+            return PostgresStore(self.location, search_terms, self.user, password)
         from newsmon.store.sqlite import SQLiteStore
 
         return SQLiteStore(Path(self.location), analyzer=search_terms)
@@ -69,7 +89,8 @@ class PipelineConfig:
 
 def store_config(settings: Settings) -> StoreConfig:
     """The store the settings name."""
-    return StoreConfig(str(settings.db))
+    url = settings.store_url.get_secret_value() if settings.store_url else settings.db
+    return StoreConfig.from_url(url)
 
 
 def open_store(settings: Settings) -> Store:

@@ -45,7 +45,13 @@ class Settings(BaseSettings):
     # A string, not a Path: Path("postgresql://h/db") would fold the URL into "postgresql:/h/db".
     db: str = Field(
         default="data/newsmon.db",
-        description="Store: an SQLite file, created with its folder on first use.",
+        description="Store: an SQLite file, created with its folder on first use "
+        "(or a store URL, as NEWSMON_STORE_URL).",
+    )
+    store_url: SecretStr | None = Field(
+        default=None,
+        description="Store URL, over NEWSMON_DB when set: sqlite:///path/to/file.db or "
+        "postgresql://user:password@host:5432/database.",
     )
     batch_size: PositiveInt = Field(
         default=500, description="Documents per batch of files; each stage runs once per batch."

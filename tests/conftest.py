@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_server import PostgresServer, running_postgres
 
 # Before any test imports prefect: no telemetry, and a throwaway Prefect home.
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -45,3 +47,18 @@ def real_arabic() -> Path:
             f"real Arabic test data not found at {REAL_ARABIC} (shared/ beside the checkout)"
         )
     return REAL_ARABIC
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (initdb in a temp folder, loopback port)."""
+    with running_postgres() as server:
+        if server is None:
+            pytest.skip("no PostgreSQL binaries on this machine (initdb not on PATH or pg_config)")
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty database on the session's server."""
+    return postgres_server.fresh_database()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from connectors.alert_channel import Channel
-from connectors.secret_urls import origin_only
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.rules import AlertRule
 from newsmon.records import ChannelTarget
+from newsmon.secret_urls import origin_only
 
 
 def channel_problems(config: AlertConfig) -> dict[str, str]:

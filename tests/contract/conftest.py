@@ -1,7 +1,8 @@
 """The store contract suite: every test here runs against every store backend.
 
 A backend joins by adding its name to BACKENDS and a branch to store_config that gives a
-fresh, empty store of that kind (issue 16 adds PostgreSQL, a real server in a temp dir).
+fresh, empty store of that kind: a SQLite file in the test's folder, or a new database on
+the session's PostgreSQL server (a real one, started from the machine's binaries).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from newsmon.compose import StoreConfig
 from newsmon.store.base import Store
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -22,6 +23,8 @@ def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StoreConfig:
     """Where a fresh, empty store of one backend is; open it as often as a test needs."""
     if request.param == "sqlite":
         return StoreConfig(str(tmp_path / "store.db"))
+    if request.param == "postgresql":
+        return StoreConfig.from_url(request.getfixturevalue("postgres_url"))
     raise AssertionError(f"no fixture for backend {request.param}")
 
 

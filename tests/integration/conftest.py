@@ -113,3 +113,11 @@ def elasticsearch(
     if emulator:
         template = emulator_template(tmp_path / "stories-template.emulator.json")
     return ElasticsearchTarget(url, emulator, template, f"t{uuid.uuid4().hex[:12]}-stories")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store of each backend, as NEWSMON_DB takes it: a file path or a URL."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(tmp_path / "store.db")

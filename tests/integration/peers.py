@@ -44,7 +44,7 @@ class CliResult:
 
 
 def newsmon(
-    *args: str, db: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, db: Path | str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> CliResult:
     """Run the CLI in this process, as `newsmon ARGS` would with these variables.
 
@@ -75,7 +75,7 @@ def newsmon(
 
 
 def newsmon_process(
-    *args: str, db: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, db: Path | str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> CliResult:
     """Run `python -m newsmon ARGS` in a subprocess."""
     variables = {**os.environ, "NEWSMON_DB": str(db), **(env or {})}

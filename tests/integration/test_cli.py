@@ -24,8 +24,8 @@ REQUIRED_FIELDS = {
 }
 
 
-def test_run_export_search_rejected(inbox: Path, tmp_path: Path) -> None:
-    db = tmp_path / "data" / "newsmon.db"
+def test_run_export_search_rejected(inbox: Path, tmp_path: Path, store_location: str) -> None:
+    db = store_location
 
     first = newsmon("run", str(inbox), str(tmp_path / "missing.txt"), db=db)
     assert first.returncode == 1, first.stderr
@@ -225,8 +225,10 @@ def test_entities_tag_and_retag(tmp_path: Path, seeds: Path, seeded_store: Path)
     assert "gazetteer.yml: bad id 'Putin'" in bad.stderr
 
 
-def test_events_list_show_and_rebuild(tmp_path: Path, fixtures: Path, seeds: Path) -> None:
-    db = tmp_path / "store.db"
+def test_events_list_show_and_rebuild(
+    tmp_path: Path, fixtures: Path, seeds: Path, store_location: str
+) -> None:
+    db = store_location
     inbox = tmp_path / "inbox"
     shutil.copytree(fixtures / "events" / "putin-xi-call", inbox / "call")
     shutil.copytree(seeds, inbox / "seeds")

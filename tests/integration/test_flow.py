@@ -41,8 +41,10 @@ def _task_runs_by_name(flow_run: UUID, at_least: int, timeout: float = 60.0) -> 
         time.sleep(0.5)
 
 
-def test_ingest_flow_on_seeds_and_bad_inputs(inbox: Path, tmp_path: Path) -> None:
-    settings = Settings(db=tmp_path / "store.db", batch_size=4, max_file_bytes=20 * 1024 * 1024)
+def test_ingest_flow_on_seeds_and_bad_inputs(
+    inbox: Path, tmp_path: Path, store_location: str
+) -> None:
+    settings = Settings(db=store_location, batch_size=4, max_file_bytes=20 * 1024 * 1024)
     missing = str(tmp_path / "does-not-exist")
     state = ingest_files([str(inbox), missing], pipeline_config(settings), return_state=True)
     summary = state.result()

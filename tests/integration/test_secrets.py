@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 from peers import newsmon, smtp_peer, webhook_peer
+from pg_server import PostgresServer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.sorting import FlowRunSort
 
@@ -46,3 +48,36 @@ def test_secrets_stay_out_of_prefect_the_store_and_the_output(seeds: Path, tmp_p
     shown = newsmon("alerts", "--json", db=tmp_path / "store.db", env=env).stdout
     shown += newsmon("alerts", "rules", db=tmp_path / "store.db", env=env).stdout
     assert not [s for s in SECRETS if s in shown], shown
+
+
+def test_the_store_password_stays_out_of_prefect_the_run_record_and_the_output(
+    seeds: Path, postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    password = postgres_server.password
+    assert password in postgres_url  # the URL the user gives holds it
+    database = postgres_url.rsplit("/", 1)[1]
+    env = {"NEWSMON_STORE_URL": postgres_url}
+    run = newsmon("run", "-v", str(seeds), db="unused.db", env=env)
+    assert run.returncode == 0, run.stderr
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=50)
+    [recorded] = [
+        text
+        for text in (json.dumps(run.parameters, default=str) for run in runs)
+        if database in text
+    ]
+    assert password not in recorded
+    shown = run.stdout + run.stderr
+    for command in (("alerts", "--json"), ("export",), ("rejected", "--all"), ("events",)):
+        result = newsmon(*command, db="unused.db", env=env)
+        assert result.returncode == 0, result.stderr
+        shown += result.stdout + result.stderr
+    with psycopg.connect(postgres_url) as conn:
+        record = json.dumps(conn.execute("SELECT * FROM runs").fetchall(), default=str)
+    assert database in shown + recorded  # the output does name the store it used...
+    assert password not in shown and password not in record  # ...never with its password
+    wrong = postgres_url.replace(password, "not-the-" + password)
+    refused = newsmon("export", db="unused.db", env={"NEWSMON_STORE_URL": wrong})
+    assert refused.returncode == 2
+    assert "password authentication failed" in refused.stderr
+    assert password not in refused.stderr + refused.stdout

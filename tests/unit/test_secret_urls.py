@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.secret_urls import origin_only, redact, split_credentials
+from newsmon.secret_urls import origin_only, redact, split_credentials
 
 
 def test_urls_in_messages_lose_their_credentials() -> None:

@@ -1,4 +1,5 @@
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -86,15 +87,29 @@ def test_bad_alert_settings_say_why(
         load_settings()
 
 
-def test_a_postgresql_url_is_kept_whole_and_refused_without_its_password(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("variable", ["NEWSMON_STORE_URL", "NEWSMON_DB"])
+def test_a_postgresql_url_keeps_its_password_out_of_the_config_and_its_errors(
+    monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
-    url = "postgresql://newsmon:s3cret@db.example:5432/newsmon"
-    monkeypatch.setenv("NEWSMON_DB", url)
-    settings = load_settings()
-    assert settings.db == url
-    with pytest.raises(StoreError, match=r"^db.example:5432/newsmon: PostgreSQL is not supported"):
-        store_config(settings).open()
+    with socket.socket() as s:  # a loopback port nothing listens on: refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(variable, f"postgresql://newsmon:s3cret@127.0.0.1:{port}/newsmon")
+    config = store_config(load_settings())
+    assert (config.location, config.user) == (f"postgresql://127.0.0.1:{port}/newsmon", "newsmon")
+    assert "s3cret" not in repr(config)
     with pytest.raises(StoreError) as refused:
-        store_config(settings).open()
+        config.open()
+    assert str(refused.value).startswith(
+        f"postgresql://127.0.0.1:{port}/newsmon: cannot open store"
+    )
     assert "s3cret" not in str(refused.value)
+
+
+def test_a_sqlite_url_names_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NEWSMON_DB", str(tmp_path / "ignored.db"))
+    monkeypatch.setenv("NEWSMON_STORE_URL", f"sqlite:///{tmp_path}/store.db")
+    store = store_config(load_settings()).open()
+    store.close()
+    assert (tmp_path / "store.db").is_file()
+    assert not (tmp_path / "ignored.db").exists()

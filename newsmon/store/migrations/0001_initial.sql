@@ -23,12 +23,25 @@ CREATE TABLE article_sources (
 ) WITHOUT ROWID;
 
 -- Search terms come from the analyzer (normalised words plus clitic-free forms).
+-- sqlite-only {
 CREATE VIRTUAL TABLE articles_fts USING fts5 (
     id UNINDEXED,
     title,
     body,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+-- }
+-- PostgreSQL: the same terms in a tsvector of the 'simple' configuration (no stemming:
+-- the analyzer has already made the terms), the headline weighted above the body.
+-- pg: CREATE TABLE articles_fts (
+-- pg:     id    TEXT PRIMARY KEY,
+-- pg:     title TEXT NOT NULL,
+-- pg:     body  TEXT NOT NULL,
+-- pg:     terms tsvector GENERATED ALWAYS AS (
+-- pg:         setweight(to_tsvector('simple', title), 'A') || to_tsvector('simple', body)
+-- pg:     ) STORED
+-- pg: ) WITHOUT ROWID;
+-- pg: CREATE INDEX articles_fts_terms ON articles_fts USING gin (terms);
 
 CREATE TABLE runs (
     id          TEXT PRIMARY KEY,

@@ -25,6 +25,8 @@ ALTER TABLE articles DROP COLUMN shingle_count;
 -- Texts are now shingled up to their first 20,000 words. Keys stored under the old layout are
 -- the same for every shorter text (nearly all news), so the old layout is renamed rather
 -- than forcing a `newsmon dedup rebuild` on every store.
+-- sqlite-only {
 UPDATE meta
 SET value = substr(value, 1, instr(value, ':')) || 'w20000:' || substr(value, instr(value, ':') + 1)
 WHERE key = 'dedup_layout' AND value NOT LIKE '%:w%:%';
+-- }

@@ -2,6 +2,7 @@
 -- stories batched, as replies to its alert. Such a delivery has kind 'update'; SQLite cannot
 -- change a CHECK constraint in place, so deliveries is rebuilt with its rows and ids kept.
 -- delivery_alerts' rows point at deliveries throughout: the check waits for the commit.
+-- sqlite-only {
 PRAGMA defer_foreign_keys = ON;
 CREATE TABLE deliveries_before_0010 AS SELECT * FROM deliveries;
 DROP TABLE deliveries;
@@ -25,6 +26,10 @@ CREATE TABLE deliveries (
 INSERT INTO deliveries SELECT * FROM deliveries_before_0010;
 DROP TABLE deliveries_before_0010;
 CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+-- }
+-- pg: ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check;
+-- pg: ALTER TABLE deliveries ADD CONSTRAINT deliveries_kind_check
+-- pg:     CHECK (kind IN ('alert', 'digest', 'update'));
 
 -- What an update delivery carries: the alert it replies to is its delivery_alerts row; these
 -- are the later stories in it. An update is sent once per channel.

@@ -1,20 +1,28 @@
 """SQLite store: one file, WAL mode, FTS5 search, schema by numbered migrations.
 
-Each port of newsmon.store.base has its own module here; SQLiteStore joins them over one
-connection, so a run, its articles and its outbox rows commit in one file.
+The ports' SQL is in newsmon.store.sql, shared with PostgreSQL; SQLiteStore joins it over
+one connection, so a run, its articles and its outbox rows commit in one file.
 """
 
 from __future__ import annotations
 
-from newsmon.store.sqlite.alert_outbox import SQLiteAlertOutbox
-from newsmon.store.sqlite.articles import LAYOUT_KEY, SQLiteArticles
-from newsmon.store.sqlite.connection import Analyzer
-from newsmon.store.sqlite.feeds import SQLiteFeeds
-from newsmon.store.sqlite.index_outbox import SQLiteIndexOutbox
-from newsmon.store.sqlite.runs import SQLiteRunLog
+from newsmon.store.sql.alert_outbox import AlertOutboxTables
+from newsmon.store.sql.articles import LAYOUT_KEY, ArticleTables
+from newsmon.store.sql.feeds import FeedTables
+from newsmon.store.sql.index_outbox import IndexOutboxTables
+from newsmon.store.sql.runs import RunLogTables
+from newsmon.store.sql.tables import Analyzer
+from newsmon.store.sqlite.database import SQLiteDatabase
 
 
-class SQLiteStore(SQLiteRunLog, SQLiteArticles, SQLiteIndexOutbox, SQLiteAlertOutbox, SQLiteFeeds):
+class SQLiteStore(
+    RunLogTables,
+    ArticleTables,
+    IndexOutboxTables,
+    AlertOutboxTables,
+    FeedTables,
+    SQLiteDatabase,
+):
     """Store backed by one SQLite file; safe for several processes (WAL, immediate writes)."""
 
 

@@ -1,4 +1,4 @@
-"""SQLite articles: stories, sources, entities, LSH band keys and FTS5 search."""
+"""Articles: stories, sources, entities, LSH band keys and full-text search."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from newsmon.records import (
     StoryCopies,
     StoryLink,
 )
-from newsmon.store.sqlite.connection import (
+from newsmon.store.sql.events import EventTables, event_columns
+from newsmon.store.sql.tables import (
     _ARTICLE_COLUMNS,
     _ID_CHUNK,
+    Row,
     _article,
     _now,
 )
-from newsmon.store.sqlite.events import SQLiteEvents, event_columns
 
 LAYOUT_KEY = "dedup_layout"
 _INSERT_COLUMNS = f"{_ARTICLE_COLUMNS}, event_score, event_shared, run_id"
@@ -54,8 +55,8 @@ def _entity_rows(article_id: str, tags: Sequence[EntityTag]) -> list[tuple[str, 
     ]
 
 
-class SQLiteArticles(SQLiteEvents):
-    """The ArticleStore port on SQLite (and its events, linked in the same transaction)."""
+class ArticleTables(EventTables):
+    """The ArticleStore port, and its events linked in the same transaction."""
 
     def check_layout(self, layout: str) -> None:
         """Record the LSH band layout on first use; refuse a different one over stored keys."""
@@ -67,7 +68,7 @@ class SQLiteArticles(SQLiteEvents):
                 has_keys = self._db.execute("SELECT 1 FROM lsh_keys LIMIT 1").fetchone()
                 if has_keys:
                     raise StoreError(
-                        f"{self.path}: dedup settings changed (stored band layout {row[0]},"
+                        f"{self.location}: dedup settings changed (stored band layout {row[0]},"
                         f" now {layout}); run `newsmon dedup rebuild` to recompute them"
                     )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = ?", (layout, LAYOUT_KEY))
@@ -108,8 +109,8 @@ class SQLiteArticles(SQLiteEvents):
                     self._db.execute("INSERT INTO alert_queue VALUES (?)", (article.id,))
                     new_ids.append(article.id)
                 added = self._db.execute(
-                    "INSERT OR IGNORE INTO article_sources (article_id, source, first_seen)"
-                    " VALUES (?, ?, ?)",
+                    "INSERT INTO article_sources (article_id, source, first_seen)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (article.id, article.source, now),
                 ).rowcount
                 if added and was_known:
@@ -137,7 +138,7 @@ class SQLiteArticles(SQLiteEvents):
             (fp.article.id, fp.signature, fp.shingle_count),
         ).fetchone()[0]
         self._db.executemany(
-            "INSERT OR IGNORE INTO lsh_keys (band_key, doc) VALUES (?, ?)",
+            "INSERT INTO lsh_keys (band_key, doc) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(key, doc) for key in fp.band_keys],
         )
 
@@ -191,12 +192,15 @@ class SQLiteArticles(SQLiteEvents):
         if not band_keys:
             return []
         per_key = " UNION ALL ".join(
-            [f"SELECT * FROM (SELECT doc FROM lsh_keys WHERE band_key = ? LIMIT {_PER_KEY})"]
+            [
+                "SELECT * FROM (SELECT doc FROM lsh_keys WHERE band_key = ?"
+                f" ORDER BY doc LIMIT {_PER_KEY}) AS b"
+            ]
             * len(band_keys)
         )
         rows = self._db.execute(
-            f"SELECT d.article_id FROM ({per_key}) AS k JOIN dedup_docs d USING (doc)"
-            " GROUP BY k.doc ORDER BY count(*) DESC, k.doc LIMIT ?",
+            f"SELECT d.article_id FROM ({per_key}) AS k JOIN dedup_docs d ON d.doc = k.doc"
+            " GROUP BY d.doc ORDER BY count(*) DESC, d.doc LIMIT ?",
             (*band_keys, limit),
         )
         return [row[0] for row in rows]
@@ -217,7 +221,7 @@ class SQLiteArticles(SQLiteEvents):
         """Stories with their copies (first seen first), the most copied stories first."""
         sql = (
             "SELECT cluster_id, count(*) AS n, min(rowid) AS first FROM articles"
-            " GROUP BY cluster_id HAVING n >= ? ORDER BY n DESC, first"
+            " GROUP BY cluster_id HAVING count(*) >= ? ORDER BY n DESC, first"
         )
         params: tuple[int, ...] = (min_copies,)
         if limit is not None:
@@ -315,20 +319,30 @@ class SQLiteArticles(SQLiteEvents):
         )
         if not groups:
             rows = self._db.execute(
-                f"SELECT {columns}, 0.0 AS rank FROM articles a WHERE 1 = 1{entity_filter}"
+                f"SELECT {columns}, 0.0 AS score FROM articles a WHERE 1 = 1{entity_filter}"
                 " ORDER BY a.ingested_at DESC, a.rowid DESC LIMIT ?",
                 (*entity_ids, limit),
             ).fetchall()
         else:
-            expression = " AND ".join(
-                "(" + " OR ".join(_fts_phrase(t) for t in group) + ")" for group in groups
-            )
-            # Title matches weigh more than body matches.
-            rows = self._db.execute(
-                f"SELECT {columns}, bm25(articles_fts, 0.0, 3.0, 1.0) AS rank"
-                " FROM articles_fts JOIN articles a ON a.id = articles_fts.id"
-                f" WHERE articles_fts MATCH ?{entity_filter} ORDER BY rank LIMIT ?",
-                (expression, *entity_ids, limit),
-            ).fetchall()
+            rows = self._match_rows(columns, groups, entity_filter, (*entity_ids, limit))
         articles = self._with_entities([_article(row) for row in rows])
-        return [(a, -float(row["rank"])) for a, row in zip(articles, rows, strict=True)]
+        return [(a, float(row["score"])) for a, row in zip(articles, rows, strict=True)]
+
+    def _match_rows(
+        self,
+        columns: str,
+        groups: list[list[str]],
+        entity_filter: str,
+        parameters: Sequence[str | int],
+    ) -> list[Row]:
+        """Rows of the articles with a term of every group, with a `score`, best first."""
+        expression = " AND ".join(
+            "(" + " OR ".join(_fts_phrase(t) for t in group) + ")" for group in groups
+        )
+        # bm25 is lower for better matches; title matches weigh more than body matches.
+        return self._db.execute(
+            f"SELECT {columns}, -bm25(articles_fts, 0.0, 3.0, 1.0) AS score"
+            " FROM articles_fts JOIN articles a ON a.id = articles_fts.id"
+            f" WHERE articles_fts MATCH ?{entity_filter} ORDER BY score DESC LIMIT ?",
+            (expression, *parameters),
+        ).fetchall()

@@ -1,4 +1,4 @@
-"""SQLite run log: runs and the inputs each refused."""
+"""Run log: runs and the inputs each refused."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from newsmon.records import (
     RejectionRecord,
     RunSummary,
 )
-from newsmon.store.sqlite.connection import (
-    SQLiteDatabase,
+from newsmon.store.sql.tables import (
+    SQLTables,
     _now,
 )
 
 
-class SQLiteRunLog(SQLiteDatabase):
-    """The RunLog port on SQLite."""
+class RunLogTables(SQLTables):
+    """The RunLog port."""
 
     def begin_run(self, inputs: Sequence[str]) -> str:
         """Record the start of a run and return its id."""

@@ -1,4 +1,4 @@
-"""SQLite feed state: each feed's last poll and every story page it listed."""
+"""Feed state: each feed's last poll and every story page it listed."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from newsmon.records import (
     FeedPoll,
     FeedState,
 )
-from newsmon.store.sqlite.connection import (
-    SQLiteDatabase,
+from newsmon.store.sql.tables import (
+    SQLTables,
     _dt,
     _ts,
 )
 
 
-class SQLiteFeeds(SQLiteDatabase):
-    """The FeedStore port on SQLite."""
+class FeedTables(SQLTables):
+    """The FeedStore port."""
 
     def feed_states(self) -> dict[str, FeedState]:
         """Every polled feed's remembered state, with its count of pending pages."""
@@ -64,7 +64,8 @@ class SQLiteFeeds(SQLiteDatabase):
         at = _ts(now)
         with self._transaction():
             self._db.execute(
-                "INSERT OR IGNORE INTO feeds (name, url, first_poll_at) VALUES (?, ?, ?)",
+                "INSERT INTO feeds (name, url, first_poll_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (poll.feed, url, at),
             )
             self._db.execute(
@@ -110,9 +111,9 @@ class SQLiteFeeds(SQLiteDatabase):
             for entry in entries:
                 state = "stored" if entry.article_id in known else "pending"
                 added = self._db.execute(
-                    "INSERT OR IGNORE INTO feed_entries (url, link, feed, article_id, title,"
+                    "INSERT INTO feed_entries (url, link, feed, article_id, title,"
                     " published_at, author, first_seen, state, next_attempt_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (
                         entry.url,
                         entry.link,

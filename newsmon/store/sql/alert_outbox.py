@@ -1,8 +1,7 @@
-"""SQLite alert outbox: the queue of stories to check, alerts, deliveries and leases."""
+"""Alert outbox: the queue of stories to check, alerts, deliveries and leases."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -21,14 +20,15 @@ from newsmon.records import (
     PendingUpdates,
     RuleMatch,
 )
-from newsmon.store.sqlite.connection import (
-    SQLiteDatabase,
+from newsmon.store.sql.tables import (
+    Row,
+    SQLTables,
     _dt,
     _ts,
 )
 
 
-def _delivery_status(row: sqlite3.Row) -> DeliveryStatus:
+def _delivery_status(row: Row) -> DeliveryStatus:
     return DeliveryStatus(
         id=int(row["id"]),
         channel=row["channel"],
@@ -42,8 +42,8 @@ def _delivery_status(row: sqlite3.Row) -> DeliveryStatus:
     )
 
 
-class SQLiteAlertOutbox(SQLiteDatabase):
-    """The AlertOutbox port on SQLite."""
+class AlertOutboxTables(SQLTables):
+    """The AlertOutbox port."""
 
     def alert_queue(self, limit: int) -> list[Article]:
         """Stored articles the alert rules have not been checked against yet, oldest first."""
@@ -76,17 +76,17 @@ class SQLiteAlertOutbox(SQLiteDatabase):
                 if match.article_id not in taken:
                     continue  # another run checked it first
                 state = self._alert_state(match, now)
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO alerts"
+                inserted = self._db.execute(
+                    "INSERT INTO alerts"
                     " (rule, story_key, article_id, run_id, matched_at, state)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                     (match.rule, match.story_key, match.article_id, run_id, at, state),
-                )
-                if not cursor.rowcount:
+                ).fetchone()
+                if inserted is None:
                     if match.update:
                         self._add_update(match, run_id, at)
                     continue  # this story (or event) already alerted for this rule
-                alert_id = int(cursor.lastrowid or 0)
+                alert_id = int(inserted[0])
                 created.append(alert_id)
                 # Its indexed document lists the rules that alerted on it: send it again.
                 self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (match.article_id,))
@@ -103,10 +103,11 @@ class SQLiteAlertOutbox(SQLiteDatabase):
         (not throttled, and a channel was configured).
         """
         self._db.execute(
-            "INSERT OR IGNORE INTO alert_updates"
+            "INSERT INTO alert_updates"
             " (alert_id, article_id, run_id, matched_at, pending)"
             " SELECT id, ?, ?, ?, CASE WHEN ? AND state = 'queued' THEN 1 END"
-            " FROM alerts WHERE rule = ? AND story_key = ? AND article_id != ?",
+            " FROM alerts WHERE rule = ? AND story_key = ? AND article_id != ?"
+            " ON CONFLICT DO NOTHING",
             (
                 match.article_id,
                 run_id,
@@ -207,12 +208,14 @@ class SQLiteAlertOutbox(SQLiteDatabase):
         at: str,
         alert_ids: Sequence[int],
     ) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO deliveries (key, rule, channel, kind, target, digest_day, state,"
-            " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (key, rule, target.channel, kind, target.target, day, at, at),
+        delivery_id = int(
+            self._db.execute(
+                "INSERT INTO deliveries (key, rule, channel, kind, target, digest_day, state,"
+                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+                " RETURNING id",
+                (key, rule, target.channel, kind, target.target, day, at, at),
+            ).fetchone()[0]
         )
-        delivery_id = int(cursor.lastrowid or 0)
         self._db.executemany(
             "INSERT INTO delivery_alerts VALUES (?, ?)",
             [(delivery_id, alert_id) for alert_id in alert_ids],

@@ -1,19 +1,21 @@
-"""The SQLite connection every table group shares: WAL, immediate writes, migrations."""
+"""What every SQL backend shares: the connection shape, id-chunked queries, article rows.
+
+The port modules beside this one (runs, articles, events, outboxes, feeds) hold SQL that
+SQLite and PostgreSQL both run: `?` placeholders (the PostgreSQL connection rewrites them),
+`INSERT ... ON CONFLICT`, `RETURNING`, and a `rowid` column that is SQLite's own and an
+identity column on PostgreSQL. A backend subclass opens the connection, migrates the schema,
+and says how a write transaction is serialised.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from newsmon.errors import StoreError
 from newsmon.records import (
     Article,
     EntityTag,
@@ -23,10 +25,7 @@ from newsmon.records import (
 Analyzer = Callable[[str], str]
 
 
-_BUSY_TIMEOUT_MS = 30_000
-
-
-# SQLite allows 32766 bound parameters; stay far below it per IN (...) query.
+# SQLite allows 32766 bound parameters, PostgreSQL 65535; stay far below both per IN (...).
 _ID_CHUNK = 500
 
 
@@ -43,23 +42,13 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    folder = resources.files("newsmon.store") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            number = int(entry.name.split("_", 1)[0])
-            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
 _ARTICLE_COLUMNS = (
     "id, source, title, text, text_norm, lang, ingested_at, encoding, url, published_at,"
     " cluster_id, duplicate_of, similarity, author, version_of, event_id"
 )
 
 
-def _article(row: sqlite3.Row) -> Article:
+def _article(row: Row) -> Article:
     return Article(
         id=row["id"],
         source=row["source"],
@@ -80,81 +69,73 @@ def _article(row: sqlite3.Row) -> Article:
     )
 
 
-def _entity_tag(row: sqlite3.Row) -> EntityTag:
+def _entity_tag(row: Row) -> EntityTag:
     # Rows written before headlines were tagged have no field: they are in the text.
     mentions = tuple(Mention(*values) for values in json.loads(row["mentions"]))
     return EntityTag(row["entity_id"], row["label"], row["type"], mentions)
 
 
-class SQLiteDatabase:
-    """One SQLite file: WAL mode, immediate write transactions, numbered migrations."""
+class Row(Protocol):
+    """A result row, read by position or by column name (Row's shape)."""
 
-    def __init__(self, path: Path, analyzer: Analyzer) -> None:
-        self.path = path
-        self._analyzer = analyzer
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            self._use_wal()
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot open store: {exc}") from exc
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create store: {exc.strerror or exc}") from exc
+    def __getitem__(self, key: Any) -> Any: ...
 
-    def _use_wal(self) -> None:
-        # Switching a new file to WAL needs it to itself, and SQLite answers "database is
-        # locked" at once, without the busy timeout, while another process is creating the
-        # same store: several `newsmon run`s started together on a fresh store.
-        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Cursor(Protocol):
+    """What the port modules use of a cursor."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed."""
+        ...
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        ...
+
+    def fetchall(self) -> list[Any]:
+        """Every row left."""
+        ...
+
+    def fetchmany(self, size: int) -> list[Any]:
+        """Up to `size` more rows."""
+        ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the port modules use of a connection: statements with `?` placeholders."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor:
+        """Run one statement."""
+        ...
+
+    def executemany(self, sql: str, rows: Any, /) -> Cursor:
+        """Run one statement once per row of parameters."""
+        ...
+
+
+class SQLTables:
+    """The shared helpers; a backend sets `_db`, `_analyzer` and `location`."""
+
+    _db: Connection
+    _analyzer: Analyzer
+    location: str
+    # The first mention's offset inside the JSON mentions column, for ordering entities.
+    _FIRST_MENTION_SQL = "json_extract(mentions, '$[0][0]')"
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        # IMMEDIATE takes the write lock up front, so two writers wait instead of deadlocking.
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """A write transaction, serialised against every other writer of the store."""
+        raise NotImplementedError
+        yield
 
-    def _migrate(self) -> None:
-        migrations = _migrations()
-        latest = migrations[-1][0]
-        current = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if current > latest:
-            raise StoreError(
-                f"{self.path}: schema version {current} is newer than this newsmon ({latest})"
-            )
-        for number, name, sql in migrations:
-            if number <= current:
-                continue
-            try:
-                with self._transaction():
-                    # Another process may have migrated while we waited for the lock.
-                    if int(self._db.execute("PRAGMA user_version").fetchone()[0]) >= number:
-                        continue
-                    for statement in sql.split(";\n"):
-                        if statement.strip():
-                            self._db.execute(statement)
-                    self._db.execute(f"PRAGMA user_version = {number}")
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{self.path}: migration {name} failed: {exc}") from exc
-
-    def _rows_in(self, sql: str, ids: Sequence[str]) -> Iterator[sqlite3.Row]:
+    def _rows_in(self, sql: str, ids: Sequence[str]) -> Iterator[Row]:
         """Rows of sql, whose `IN ({marks})` takes the ids a chunk at a time."""
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = list(ids[start : start + _ID_CHUNK])
@@ -187,7 +168,7 @@ class SQLiteDatabase:
         tags: dict[str, list[EntityTag]] = {}
         rows = self._rows_in(
             "SELECT * FROM article_entities WHERE article_id IN ({marks})"
-            " ORDER BY article_id, json_extract(mentions, '$[0][0]')",
+            f" ORDER BY article_id, {self._FIRST_MENTION_SQL}",
             [a.id for a in articles],
         )
         for row in rows:
@@ -205,7 +186,3 @@ class SQLiteDatabase:
     def count_articles(self) -> int:
         """Number of stored articles."""
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
-
-    def close(self) -> None:
-        """Release the connection."""
-        self._db.close()

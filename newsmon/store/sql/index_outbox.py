@@ -1,4 +1,4 @@
-"""SQLite index outbox: what Elasticsearch acknowledged, refused, or has still to get."""
+"""Index outbox: what Elasticsearch acknowledged, refused, or has still to get."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ from collections.abc import Sequence
 from newsmon.records import (
     Article,
 )
-from newsmon.store.sqlite.connection import (
+from newsmon.store.sql.tables import (
     _ARTICLE_COLUMNS,
-    SQLiteDatabase,
+    SQLTables,
     _article,
     _now,
 )
 
+_REPLACE = (
+    " ON CONFLICT (article_id) DO UPDATE SET"
+    " state = excluded.state, at = excluded.at, reason = excluded.reason"
+)
 
-class SQLiteIndexOutbox(SQLiteDatabase):
-    """The IndexOutbox port on SQLite."""
+
+class IndexOutboxTables(SQLTables):
+    """The IndexOutbox port."""
 
     def es_pending(self, limit: int) -> list[Article]:
         """Articles Elasticsearch has not acknowledged or refused yet, oldest first."""
@@ -43,11 +48,11 @@ class SQLiteIndexOutbox(SQLiteDatabase):
         now = _now()
         with self._transaction():
             self._db.executemany(
-                "INSERT OR REPLACE INTO es_sync VALUES (?, 'indexed', ?, NULL)",
+                "INSERT INTO es_sync VALUES (?, 'indexed', ?, NULL)" + _REPLACE,
                 [(article_id, now) for article_id in indexed],
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO es_sync VALUES (?, 'rejected', ?, ?)",
+                "INSERT INTO es_sync VALUES (?, 'rejected', ?, ?)" + _REPLACE,
                 [(article_id, now, reason) for article_id, reason in rejected],
             )
 

@@ -1,4 +1,4 @@
-"""SQLite events: each event's state and evidence profile, and the index new stories search."""
+"""Events: each event's state and evidence profile, and the index new stories search."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from newsmon.records import (
     Fingerprint,
     StoryLink,
 )
-from newsmon.store.sqlite.connection import _ARTICLE_COLUMNS, SQLiteDatabase, _article, _dt, _ts
+from newsmon.store.sql.tables import _ARTICLE_COLUMNS, SQLTables, _article, _dt, _ts
 
 
 def _state(row: tuple[str, str, str, str, int, int, str, str]) -> EventState:
@@ -33,7 +33,7 @@ def _state(row: tuple[str, str, str, str, int, int, str, str]) -> EventState:
     )
 
 
-class SQLiteEvents(SQLiteDatabase):
+class EventTables(SQLTables):
     """The EventIndex and EventStore ports on SQLite."""
 
     # Events read or written in the current write transaction. A batch's stories compare
