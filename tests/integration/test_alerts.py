@@ -461,13 +461,27 @@ def test_permanent_refusal_is_given_up_with_its_reason(seeds: Path, tmp_path: Pa
         assert len(hook.accepted_keys()) == 5 == len(set(hook.accepted_keys()))
 
 
-def test_two_senders_at_once_send_each_alert_once(seeds: Path, tmp_path: Path) -> None:
-    settings = _pending_webhooks(seeds, tmp_path)
-    with webhook_peer() as hook:
+def test_two_senders_at_once_send_each_message_once(
+    seeds: Path, tmp_path: Path, store_location: str
+) -> None:
+    smtp_port, hook_port = free_port(), free_port()
+    settings = _settings(
+        tmp_path,
+        None,
+        f"http://127.0.0.1:{hook_port}/hooks/newsmon",
+        db=store_location,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_security="none",
+        alert_email_to=("analysts@example.org",),
+        alert_run_retries=0,
+    )
+    summary = ingest_files([str(seeds)], pipeline_config(settings))  # both receivers down
+    assert summary.delivery is not None and summary.delivery.retrying == 10
+    with smtp_peer("none", port=smtp_port) as smtp, webhook_peer(port=hook_port) as hook:
         hook.delay = 0.3  # slow receiver: both senders are busy at the same time
-        env = {**_env(settings), "NEWSMON_WEBHOOK_URL": hook.url}
         command = [sys.executable, "-m", "newsmon", "alerts", "retry"]
-        full_env = {**os.environ, "NEWSMON_DB": str(settings.db), **env}
+        full_env = {**os.environ, **_env(settings)}
         senders = [
             subprocess.Popen(command, env=full_env, stdout=subprocess.PIPE, text=True)
             for _ in range(2)
@@ -476,8 +490,9 @@ def test_two_senders_at_once_send_each_alert_once(seeds: Path, tmp_path: Path) -
         assert [p.returncode for p in senders] == [0, 0], outputs
         keys = [r.headers["idempotency-key"] for r in hook.received]
         assert len(keys) == 5 == len(set(keys))
+        assert len(smtp.messages) == 5 == len({m["Message-ID"] for m in smtp.messages})
         sent = sorted(int(out.split("sent ")[1].split(",")[0]) for out in outputs)
-        assert sum(sent) == 5
+        assert sum(sent) == 10
 
 
 def test_crash_between_send_and_mark_resends_with_the_same_key(seeds: Path, tmp_path: Path) -> None:
