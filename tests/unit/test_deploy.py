@@ -64,13 +64,19 @@ def test_kibana_objects_use_only_fields_the_template_maps() -> None:
 def test_compose_stack_is_wired_together() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text("utf-8"))
     services = compose["services"]
-    assert set(services) == {"elasticsearch", "kibana", "prefect-db", "prefect-server", "newsmon"}
+    assert set(services) == {"elasticsearch", "kibana", "postgres", "prefect-server", "newsmon"}
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services, (name, dependency)
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
-            assert source.startswith("..") or source in compose["volumes"], (name, volume)
+            assert (
+                source.startswith("..")
+                or source in compose["volumes"]
+                or (
+                    source.startswith("./") and (DEPLOY / source).is_file()  # a file of deploy/
+                )
+            ), (name, volume)
     es_tag = services["elasticsearch"]["image"].rsplit(":", 1)[1]
     assert services["kibana"]["image"].endswith(f":{es_tag}")
     # The client major must match the server major.
@@ -79,6 +85,14 @@ def test_compose_stack_is_wired_together() -> None:
     env = services["newsmon"]["environment"]
     assert env["NEWSMON_ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
     assert env["PREFECT_API_URL"].startswith("http://prefect-server:4200")
+    # One PostgreSQL for the Prefect server and newsmon's store, which waits for it.
+    assert (
+        "@postgres:5432/"
+        in services["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    )
+    assert env["NEWSMON_STORE_URL"].startswith("postgresql://newsmon:")
+    assert env["NEWSMON_STORE_URL"].endswith("@postgres:5432/newsmon")
+    assert services["newsmon"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
 
 
 def test_dockerfile_copies_what_exists_and_pins_torch_like_the_makefile() -> None:

@@ -34,10 +34,13 @@ class PgRow(tuple[Any, ...]):
         return tuple.__getitem__(self, key)
 
 
+@functools.lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[PgRow]:
+    return type("Row", (PgRow,), {"_index": {n: i for i, n in enumerate(names)}})
+
+
 def _pg_row(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
-    names = [column.name for column in cursor.description or ()]
-    row_class = type("Row", (PgRow,), {"_index": {n: i for i, n in enumerate(names)}})
-    return lambda values: row_class(values)
+    return _row_class(tuple(column.name for column in cursor.description or ()))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -46,22 +49,54 @@ def _pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+class PgResult:
+    """A statement's cursor; in pipeline mode its row count waits for the server's answer."""
+
+    def __init__(self, cursor: psycopg.Cursor[PgRow], pipeline: psycopg.Pipeline | None) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed."""
+        if self._pipeline is not None and self._cursor.rowcount < 0:
+            self._pipeline.sync()  # send what is queued, and wait for the answers
+        return self._cursor.rowcount
+
+    def fetchone(self) -> PgRow | None:
+        """The next row, or None."""
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[PgRow]:
+        """Every row left."""
+        return self._cursor.fetchall()
+
+    def fetchmany(self, size: int) -> list[PgRow]:
+        """Up to `size` more rows."""
+        return self._cursor.fetchmany(size)
+
+    def __iter__(self) -> Iterator[PgRow]:
+        return iter(self._cursor)
+
+
 class PgConnection:
     """A psycopg connection that runs the shared `?`-placeholder SQL."""
 
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self.raw = connection
+        # Set while a write transaction runs in pipeline mode.
+        self.pipeline: psycopg.Pipeline | None = None
 
-    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> psycopg.Cursor[PgRow]:
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> PgResult:
         """Run one statement."""
         cursor = self.raw.cursor(row_factory=_pg_row)
-        return cursor.execute(_pg_sql(sql), parameters)
+        return PgResult(cursor.execute(_pg_sql(sql), parameters), self.pipeline)
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[PgRow]:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgResult:
         """Run one statement once per row of parameters."""
         cursor = self.raw.cursor(row_factory=_pg_row)
         cursor.executemany(_pg_sql(sql), list(rows))
-        return cursor
+        return PgResult(cursor, self.pipeline)
 
     @property
     def in_transaction(self) -> bool:
@@ -72,6 +107,8 @@ class PgConnection:
 class PostgresDatabase(SQLTables):
     """One PostgreSQL database: writers serialised by an advisory lock, numbered migrations."""
 
+    # Two senders claiming at once each lock the rows they take and pass over the other's.
+    _SKIP_LOCKED_SQL = " FOR UPDATE SKIP LOCKED"
     # The first mention's offset inside the JSON mentions column, for ordering entities.
     _FIRST_MENTION_SQL = "((mentions::jsonb -> 0) ->> 0)::bigint"
 
@@ -106,14 +143,30 @@ class PostgresDatabase(SQLTables):
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         raw = self._pg.raw
-        with raw.transaction():
+        # Pipeline mode: statements whose results nobody reads (most writes) go out without
+        # waiting for the server, and a read sends what is queued with it, one round trip.
+        with raw.transaction(), raw.pipeline() as pipeline:
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            self._pg.pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pg.pipeline = None
+
+    @contextmanager
+    def _claim_transaction(self) -> Iterator[None]:
+        # Row locks (FOR UPDATE SKIP LOCKED) keep claims apart: no need to queue behind
+        # writers storing articles.
+        with self._pg.raw.transaction():
             yield
 
     def _migrate(self) -> None:
         shipped = migrations()
         latest = shipped[-1].number
-        with self._transaction():
+        raw = self._pg.raw
+        # Not pipelined: a failing statement must fail where it stands, naming its file.
+        with raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
             row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
             current = int(row[0] or 0)

@@ -297,11 +297,11 @@ class AlertOutboxTables(SQLTables):
         params: list[Any] = [*channels, after_id]
         if not ignore_backoff:
             params.append(at)
-        with self._transaction():
+        with self._claim_transaction():
             rows = self._db.execute(
                 f"SELECT id FROM deliveries WHERE state = 'pending' AND channel IN ({marks})"
                 f" AND id > ?{due} AND (lease_until IS NULL OR lease_until <= ?)"
-                " ORDER BY id LIMIT ?",
+                f" ORDER BY id LIMIT ?{self._SKIP_LOCKED_SQL}",
                 (*params, at, limit),
             ).fetchall()
             ids = [int(row[0]) for row in rows]

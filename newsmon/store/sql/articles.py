@@ -112,8 +112,9 @@ class ArticleTables(EventTables):
                     "INSERT INTO article_sources (article_id, source, first_seen)"
                     " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (article.id, article.source, now),
-                ).rowcount
-                if added and was_known:
+                )
+                # Asked only of a known article: a row count waits for the server's answer.
+                if was_known and added.rowcount:
                     # Its indexed document lists its sources: send it again.
                     self._db.execute("DELETE FROM es_sync WHERE article_id = ?", (article.id,))
             # Last, in one statement: FTS5 writes out its pending terms whenever another

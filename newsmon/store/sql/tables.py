@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -129,11 +129,18 @@ class SQLTables:
     # The first mention's offset inside the JSON mentions column, for ordering entities.
     _FIRST_MENTION_SQL = "json_extract(mentions, '$[0][0]')"
 
+    # What a claim adds to its SELECT so that two senders skip each other's rows.
+    _SKIP_LOCKED_SQL = ""
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """A write transaction, serialised against every other writer of the store."""
         raise NotImplementedError
         yield
+
+    def _claim_transaction(self) -> AbstractContextManager[None]:
+        """The transaction an outbox claim runs in (a backend with row locks needs no more)."""
+        return self._transaction()
 
     def _rows_in(self, sql: str, ids: Sequence[str]) -> Iterator[Row]:
         """Rows of sql, whose `IN ({marks})` takes the ids a chunk at a time."""
