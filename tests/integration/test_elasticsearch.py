@@ -103,9 +103,9 @@ def test_a_run_indexes_each_story_once_with_its_entities(
 
 
 def test_nothing_is_lost_while_elasticsearch_is_down(
-    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path, store_location: str
 ) -> None:
-    db = tmp_path / "store.db"
+    db = store_location
     down = {
         **elasticsearch.env(),
         "NEWSMON_ELASTICSEARCH_URL": "http://elastic:s3cret-pw@127.0.0.1:9",

@@ -321,7 +321,7 @@ def test_serve_runs_poll_feeds_as_a_deployment(tmp_path: Path, seeds: Path) -> N
             store.close()
 
 
-def test_poll_and_feeds_commands(tmp_path: Path, seeds: Path) -> None:
+def test_poll_and_feeds_commands(tmp_path: Path, seeds: Path, store_location: str) -> None:
     with http_site() as site:
         _newsroom(site, seeds)
         feeds = _feed_file(tmp_path, site, {"rt-arabic": "/rss/", "france24-arabic": "/ar/rss"})
@@ -330,7 +330,7 @@ def test_poll_and_feeds_commands(tmp_path: Path, seeds: Path) -> None:
             "NEWSMON_FETCH_ALLOW": f"127.0.0.1:{site.port}",
             "NEWSMON_FETCH_HOST_DELAY": "0",
         }
-        db = tmp_path / "cli.db"
+        db = store_location
         never = newsmon("feeds", db=db, env=env)
         assert never.returncode == 0 and never.stdout.count("never polled") == 2
 
