@@ -197,7 +197,7 @@ def test_changed_dedup_settings_stop_the_run_without_retrying(
     assert newsmon("run", str(other), db=db, env=env_db).returncode == 0
 
 
-def test_entities_tag_and_retag(tmp_path: Path, seeds: Path, seeded_store: Path) -> None:
+def test_entities_tag_and_retag(tmp_path: Path, seeds: Path, store_location: str) -> None:
     tagged = newsmon("entities", "tag", "قال الرئيس شي لبوتين إن أي شي ممكن", db=tmp_path / "x.db")
     assert tagged.returncode == 0, tagged.stderr
     found = [json.loads(line) for line in tagged.stdout.splitlines()]
@@ -206,7 +206,8 @@ def test_entities_tag_and_retag(tmp_path: Path, seeds: Path, seeded_store: Path)
         ("Q7747", ["بوتين"]),
     ]
 
-    db = seeded_store
+    db = store_location
+    assert newsmon("run", str(seeds), db=db).returncode == 0
     # A gazetteer of one entry: re-tagging replaces what the packaged gazetteer found.
     gazetteer = tmp_path / "gazetteer.yml"
     gazetteer.write_text(
