@@ -415,44 +415,51 @@ class AlertOutboxTables(SQLTables):
         return self.alerts_by_id([int(row[0]) for row in rows])
 
     def alerts_by_id(self, ids: Sequence[int]) -> list[AlertRecord]:
-        """Alerts with their deliveries, in the order asked for."""
-        records = []
-        for i in ids:
-            row = self._db.execute(
+        """Alerts with their deliveries, in the order asked for (unknown ids left out)."""
+        # Three queries per chunk of ids, not three per alert: a run's check reads back every
+        # alert it made, and on a server each query is a round trip.
+        alerts = {
+            int(row["id"]): row
+            for row in self._rows_in(
                 "SELECT al.*, ar.title, ar.cluster_id, ar.event_id FROM alerts al"
-                " JOIN articles ar ON ar.id = al.article_id WHERE al.id = ?",
-                (i,),
-            ).fetchone()
-            updates = self._db.execute(
-                "SELECT u.article_id, ar.title, u.matched_at, EXISTS (SELECT 1"
-                " FROM delivery_updates du JOIN delivery_alerts da"
-                " ON da.delivery_id = du.delivery_id"
-                " WHERE da.alert_id = u.alert_id AND du.article_id = u.article_id)"
-                " FROM alert_updates u JOIN articles ar ON ar.id = u.article_id"
-                " WHERE u.alert_id = ? ORDER BY u.matched_at, ar.rowid",
-                (i,),
-            ).fetchall()
-            deliveries = self._db.execute(
-                "SELECT d.* FROM deliveries d JOIN delivery_alerts da ON da.delivery_id = d.id"
-                " WHERE da.alert_id = ? ORDER BY d.id",
-                (i,),
-            ).fetchall()
-            records.append(
-                AlertRecord(
-                    id=i,
-                    rule=row["rule"],
-                    article_id=row["article_id"],
-                    cluster_id=row["cluster_id"] or row["article_id"],
-                    title=row["title"],
-                    matched_at=datetime.fromisoformat(row["matched_at"]),
-                    run_id=row["run_id"],
-                    state=AlertState(row["state"]),
-                    deliveries=tuple(_delivery_status(d) for d in deliveries),
-                    event_id=row["event_id"],
-                    updates=tuple(
-                        AlertUpdate(u[0], u[1], datetime.fromisoformat(u[2]), bool(u[3]))
-                        for u in updates
-                    ),
-                )
+                " JOIN articles ar ON ar.id = al.article_id WHERE al.id IN ({marks})",
+                ids,
             )
-        return records
+        }
+        updates: dict[int, list[AlertUpdate]] = {}
+        for u in self._rows_in(
+            "SELECT u.alert_id, u.article_id, ar.title, u.matched_at, EXISTS (SELECT 1"
+            " FROM delivery_updates du JOIN delivery_alerts da"
+            " ON da.delivery_id = du.delivery_id"
+            " WHERE da.alert_id = u.alert_id AND du.article_id = u.article_id)"
+            " FROM alert_updates u JOIN articles ar ON ar.id = u.article_id"
+            " WHERE u.alert_id IN ({marks}) ORDER BY u.alert_id, u.matched_at, ar.rowid",
+            ids,
+        ):
+            updates.setdefault(int(u[0]), []).append(
+                AlertUpdate(u[1], u[2], datetime.fromisoformat(u[3]), bool(u[4]))
+            )
+        deliveries: dict[int, list[DeliveryStatus]] = {}
+        for d in self._rows_in(
+            "SELECT da.alert_id, d.* FROM deliveries d JOIN delivery_alerts da"
+            " ON da.delivery_id = d.id WHERE da.alert_id IN ({marks}) ORDER BY da.alert_id, d.id",
+            ids,
+        ):
+            deliveries.setdefault(int(d["alert_id"]), []).append(_delivery_status(d))
+        return [
+            AlertRecord(
+                id=i,
+                rule=row["rule"],
+                article_id=row["article_id"],
+                cluster_id=row["cluster_id"] or row["article_id"],
+                title=row["title"],
+                matched_at=datetime.fromisoformat(row["matched_at"]),
+                run_id=row["run_id"],
+                state=AlertState(row["state"]),
+                deliveries=tuple(deliveries.get(i, ())),
+                event_id=row["event_id"],
+                updates=tuple(updates.get(i, ())),
+            )
+            for i in ids
+            if (row := alerts.get(i)) is not None
+        ]

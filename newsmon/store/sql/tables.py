@@ -142,7 +142,7 @@ class SQLTables:
         """The transaction an outbox claim runs in (a backend with row locks needs no more)."""
         return self._transaction()
 
-    def _rows_in(self, sql: str, ids: Sequence[str]) -> Iterator[Row]:
+    def _rows_in(self, sql: str, ids: Sequence[str] | Sequence[int]) -> Iterator[Row]:
         """Rows of sql, whose `IN ({marks})` takes the ids a chunk at a time."""
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = list(ids[start : start + _ID_CHUNK])
