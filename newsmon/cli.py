@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from newsmon.errors import StoreError
+from newsmon.errors import ConfigError, StoreError
 from newsmon.export import article_json
 from newsmon.records import (
     AlertRecord,
@@ -63,6 +63,8 @@ class _Failed(click.ClickException):
 def _settings(db: str | None, config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config_file=config, db=db, **overrides)
+    except ConfigError as exc:
+        raise _Failed(str(exc)) from exc
     except (ValidationError, FileNotFoundError, ValueError) as exc:
         raise _Failed(f"bad settings: {exc}") from exc
 

@@ -14,8 +14,10 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     SecretStr,
+    ValidationError,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -25,6 +27,7 @@ from pydantic_settings import (
 )
 
 from newsmon.allow_list import parse_allow_list
+from newsmon.errors import ConfigError
 from newsmon.runner_spec import parse_runner_spec
 from newsmon.yaml_model import parse_duration
 
@@ -302,16 +305,68 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build Settings from overrides, NEWSMON_* variables and a TOML file (or NEWSMON_CONFIG)."""
+    """Build Settings from overrides, NEWSMON_* variables and a TOML file (or NEWSMON_CONFIG).
+
+    ConfigError names each bad setting where it was given (the variable, the file's key or
+    the option), the value (unless it is a secret) and what is wrong with it.
+    """
     if config_file is None and os.environ.get(CONFIG_FILE_ENV):
         config_file = Path(os.environ[CONFIG_FILE_ENV])
     clean = {key: value for key, value in overrides.items() if value is not None}
-    if config_file is None:
-        return Settings(**clean)
-    if not config_file.is_file():
+    if config_file is not None and not config_file.is_file():
         raise FileNotFoundError(f"{config_file}: config file not found")
+    settings_class = Settings
+    if config_file is not None:
 
-    class FileSettings(Settings):
-        model_config = SettingsConfigDict(toml_file=config_file)
+        class FileSettings(Settings):
+            model_config = SettingsConfigDict(toml_file=config_file)
 
-    return FileSettings(**clean)
+        settings_class = FileSettings
+    try:
+        return settings_class(**clean)
+    except ValidationError as exc:
+        problems = [_problem(error, clean, config_file) for error in exc.errors()]
+        raise ConfigError("bad settings: " + "; ".join(problems)) from exc
+
+
+def _variables(field: str) -> list[str]:
+    """The environment variables a field is read from, its own first."""
+    names = [f"NEWSMON_{field.upper()}"]
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        names += [c for c in alias.choices if isinstance(c, str) and c.isupper()]
+    return list(dict.fromkeys(names))
+
+
+def _field_of(name: str) -> str | None:
+    if name in Settings.model_fields:
+        return name
+    for field in Settings.model_fields:
+        if name in _variables(field) or name.upper() in _variables(field):
+            return field
+    return None
+
+
+def _problem(error: ErrorDetails, overrides: dict[str, Any], config_file: Path | None) -> str:
+    """One bad setting: where it was given, its value, what is wrong."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    reason = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        where = f" in {config_file}" if config_file is not None else ""
+        return f"{name}{where}: not a newsmon setting"
+    field = _field_of(name)
+    if field is None:
+        return f"{name or 'settings'}: {reason}"
+    variables = _variables(field)
+    given = next((v for v in variables if v in os.environ), None)
+    secret = "SecretStr" in str(Settings.model_fields[field].annotation)
+    value = "(a secret, not shown)" if secret else repr(error.get("input"))
+    if field in overrides:
+        where = f"option {field}={value}"
+    elif given:
+        where = f"{given}={value}"
+    elif config_file is not None:
+        where = f"{field} = {value} in {config_file}"
+    else:
+        where = f"{variables[0]}={value}"
+    return f"{where}: {reason}"

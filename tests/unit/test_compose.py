@@ -7,9 +7,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from newsmon.compose import StoreConfig, pipeline_config
+from newsmon.errors import ConfigError
 from newsmon.settings import Settings, load_settings
 
 
@@ -71,5 +72,5 @@ def test_event_durations_from_the_environment_reach_the_event_params(
     events = pipeline_config(load_settings()).events
     assert (events.window_hours, events.tail_hours, events.min_score) == (24.0, 0.0, 0.2)
     monkeypatch.setenv("NEWSMON_EVENT_TAIL", "-2h")
-    with pytest.raises(ValidationError, match="event_tail"):
+    with pytest.raises(ConfigError, match="NEWSMON_EVENT_TAIL='-2h'"):
         load_settings()

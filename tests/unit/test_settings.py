@@ -3,10 +3,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from newsmon.compose import store_config
-from newsmon.errors import StoreError
+from newsmon.errors import ConfigError, StoreError
 from newsmon.settings import load_settings
 
 
@@ -35,7 +34,7 @@ def test_file_then_env_then_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
     monkeypatch.setenv("NEWSMON_BATCH_SIZE", "0")
-    with pytest.raises(ValidationError, match="batch_size"):
+    with pytest.raises(ConfigError, match=r"^bad settings: NEWSMON_BATCH_SIZE='0': Input should"):
         load_settings()
 
 
@@ -54,8 +53,9 @@ def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Mo
 def test_unknown_key_in_config_file_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "newsmon.toml"
     config.write_text("batchsize = 3\n")
-    with pytest.raises(ValidationError, match="batchsize"):
+    with pytest.raises(ConfigError) as bad:
         load_settings(config_file=config)
+    assert str(bad.value) == f"bad settings: batchsize in {config}: not a newsmon setting"
 
 
 def test_alert_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,7 +83,7 @@ def test_bad_alert_settings_say_why(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, reason: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ValidationError, match=re.escape(reason)):
+    with pytest.raises(ConfigError, match=re.escape(f"{name}=") + ".*" + re.escape(reason)):
         load_settings()
 
 
@@ -113,3 +113,38 @@ def test_a_sqlite_url_names_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     store.close()
     assert (tmp_path / "store.db").is_file()
     assert not (tmp_path / "ignored.db").exists()
+
+
+def test_a_bad_setting_is_named_where_it_was_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from newsmon.cli import cli
+
+    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
+    monkeypatch.setenv("NEWSMON_BATCH_SIZE", "abc")
+    with pytest.raises(ConfigError) as bad:
+        load_settings()
+    assert str(bad.value) == (
+        "bad settings: NEWSMON_BATCH_SIZE='abc': Input should be a valid integer,"
+        " unable to parse string as an integer"
+    )
+    result = CliRunner().invoke(cli, ["export", "--db", str(tmp_path / "s.db")])
+    assert result.exit_code == 2
+    assert "Error: bad settings: NEWSMON_BATCH_SIZE='abc'" in result.output
+    assert "pydantic.dev" not in result.output
+
+    monkeypatch.delenv("NEWSMON_BATCH_SIZE")
+    config = tmp_path / "newsmon.toml"
+    config.write_text('batch_size = 0\nwebhook_secret = 12345\nes_timeout = "soon"\n', "utf-8")
+    with pytest.raises(ConfigError) as bad:
+        load_settings(config_file=config)
+    problems = str(bad.value).removeprefix("bad settings: ").split("; ")
+    assert sorted(problems) == [
+        f"batch_size = 0 in {config}: Input should be greater than 0",
+        f"es_timeout = 'soon' in {config}: Input should be a valid number,"
+        " unable to parse string as a number",
+        f"webhook_secret = (a secret, not shown) in {config}: Input should be a valid string",
+    ]
+    assert "12345" not in str(bad.value)
