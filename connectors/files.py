@@ -61,14 +61,18 @@ def _refusal(file: Path, folder: Path, root: Path, follow_symlinks: bool) -> str
     return None
 
 
-def discover(paths: Sequence[str | Path], follow_symlinks: bool = False) -> StageOutput[str]:
+def discover(
+    paths: Sequence[str | Path], follow_symlinks: bool = False, skip: Sequence[str | Path] = ()
+) -> StageOutput[str]:
     """Expand files and folders into a sorted list of input files; missing paths are rejected.
 
     In a folder, only regular files are taken (a named pipe would block the run), and a
     symlink to a file outside that folder is refused unless follow_symlinks; a path named
-    directly is read wherever it points.
+    directly is read wherever it points. Folders in `skip` (where read files are moved to)
+    are not walked.
     """
     out: StageOutput[str] = StageOutput()
+    skipped = {os.path.abspath(folder) for folder in skip}
     seen: set[str] = set()
     for given in paths:
         path = Path(given)
@@ -77,7 +81,11 @@ def discover(paths: Sequence[str | Path], follow_symlinks: bool = False) -> Stag
             resolved = path.resolve()
             for root, dirs, files in os.walk(path):
                 # Hidden folders (.git, .cache) never hold news.
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d
+                    for d in dirs
+                    if not d.startswith(".") and os.path.abspath(Path(root) / d) not in skipped
+                )
                 for name in sorted(files):
                     file = Path(root) / name
                     if name.startswith(".") or not _supported(file):

@@ -1,4 +1,4 @@
-"""Prefect events newsmon emits, for automations: a new story, an alert sent."""
+"""Prefect events newsmon emits, for automations: a new story, an alert sent, a feed failed."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 from prefect.events import emit_event
 
-from newsmon.records import AlertMessage, Article, Delivery, EntityTag
+from newsmon.records import AlertMessage, Article, Delivery, EntityTag, FeedPoll
 
 STORY_NEW = "newsmon.story.new"
 ALERT_SENT = "newsmon.alert.sent"
+FEED_FAILED = "newsmon.feed.failed"
 _NAME_CHARS = 120
 # Prefect refuses an event with more related resources than this (pydantic ValidationError),
 # and the event is lost: a long document names hundreds of entities, a digest many stories.
@@ -93,4 +94,16 @@ def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:
             "story_ids": [story.id for story in message.stories],
             "headline": first.title,
         },
+    )
+
+
+def emit_feed_failed(poll: FeedPoll, url: str) -> None:
+    """A `newsmon.feed.failed` event for a feed a poll could not read (failed or refused)."""
+    emit_event(
+        FEED_FAILED,
+        resource={
+            "prefect.resource.id": f"newsmon.feed.{poll.feed}",
+            "prefect.resource.name": poll.feed,
+        },
+        payload={"feed": poll.feed, "url": url, "status": poll.status, "error": poll.error},
     )

@@ -164,11 +164,13 @@ class PipelineRun:
         self.store = store
         self._resources = resources
         self._runner: TaskRunner[Any] | None = None
-        self.run_id = store.begin_run(list(inputs))
+        self.inputs = list(inputs)
+        self.run_id = store.begin_run(self.inputs)
         self.started = time.perf_counter()
         self.clock = Clock()
         self.rejected: list[Rejection] = []
         self.read = self.stored = self.known = self.es_indexed = 0
+        self.unchanged = 0  # drop-folder files skipped as read before
         # After one failed attempt a run stops trying: every batch would wait for the timeout.
         self.es = SyncResult()
         self.alert_ids: list[int] = []
@@ -261,6 +263,7 @@ class PipelineRun:
             alert_tally=tally,
             delivery=self.delivery,
             feeds=feeds,
+            unchanged=self.unchanged,
         )
         self.store.finish_run(summary)
         return summary

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
 
 from connectors.feed_list import FeedSpec, load_feed_list
 from connectors.feeds import PageFetch, fetch_pages, poll_feeds
 from connectors.fetch import FetchConfig, Fetcher
+from flows.events import emit_feed_failed
 from flows.pipeline import PipelineRun, pipeline_run, prepare_items_task
 from flows.process_pool import start_fork_server
 from flows.runners import uses_processes
@@ -48,12 +50,23 @@ def fetch_pages_task(config: FetchConfig, entries: list[FeedEntry]) -> PageFetch
         fetcher.close()
 
 
+class AllFeedsFailed(Exception):
+    """No due feed could be read: the poll's flow run ends Failed, with its summary."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__(f"all {summary.feeds_failed} due feeds failed")
+        self.summary = summary
+
+
 @flow(name="poll-feeds", validate_parameters=False)
 def poll_feeds_flow(
     config: PipelineConfig | None = None, names: list[str] | None = None, force: bool = False
 ) -> RunSummary:
     """Poll the feeds that are due (or the named ones), then ingest their new stories.
 
+    Each feed it cannot read emits `newsmon.feed.failed`. When none of the due feeds could
+    be read, the flow run is Failed: a direct call raises AllFeedsFailed (holding the
+    summary), and `return_state=True` gives a Failed state whose result is that exception.
     Without a config (a deployment run) the settings are read from NEWSMON_* variables.
     """
     config = config or pipeline_config(load_settings())
@@ -78,6 +91,8 @@ def poll_feeds_flow(
                 run.reject([Rejection(str(spec.url), "feed", poll.error or "refused")])
             elif poll.status == "failed":
                 log.warning("feed %s: %s; next try %s", spec.name, poll.error, f"{at:%H:%M:%S}")
+            if poll.status in ("failed", "refused"):
+                emit_feed_failed(poll, str(spec.url))
             log.info("feed %s: %s, %d new pages", spec.name, poll.status, len(new))
         # This poll's new pages and any left pending by failed fetches or an interrupted run,
         # a backfill-sized slice at a time; each slice leaves the due set (stored, refused, or
@@ -100,7 +115,13 @@ def poll_feeds_flow(
                     len(rejections),
                     len(pages.retry),
                 )
-        return run.finish(feeds=dict(outcome))
+        summary = run.finish(feeds=dict(outcome))
+    if summary.status == "feeds-failed":
+        failure = AllFeedsFailed(summary)
+        # A returned state becomes the run's final state: Failed, without the traceback an
+        # exception raised here would log. Callers see a summary or the raised exception.
+        return Failed(message=str(failure), data=failure)  # type: ignore[return-value]
+    return summary
 
 
 def _fetch_jobs(

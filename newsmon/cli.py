@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from newsmon.errors import ConfigError, StoreError
+from newsmon.errors import ConfigError, ExternalError, StoreError
 from newsmon.export import article_json
 from newsmon.records import (
     AlertRecord,
@@ -70,7 +70,7 @@ def _settings(db: str | None, config: Path | None, **overrides: Any) -> Settings
 
 
 def _open(settings: Settings) -> Store:
-    from newsmon.compose import open_store
+    from newsmon.store_location import open_store
 
     try:
         return open_store(settings)
@@ -193,6 +193,8 @@ def _print_summary(summary: RunSummary, verbose: bool) -> None:
         f"{summary.already_known} already known, {len(summary.rejected)} rejected "
         f"in {summary.seconds:.1f} s"
     )
+    if summary.unchanged:
+        click.echo(f"{summary.unchanged} files skipped: read before and unchanged since")
     if summary.inputs_read and not summary.stored and summary.already_known:
         click.echo("nothing new: every story read was already in the store")
     if summary.es_error:
@@ -212,6 +214,15 @@ def _print_summary(summary: RunSummary, verbose: bool) -> None:
             click.echo(f"  {timing.stage:<15} {timing.items_in:>7} in  {timing.seconds:8.3f} s")
 
 
+def _move_to_option(fn: F) -> F:
+    return click.option(
+        "--move-to",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Move each file read whole into this folder once it is stored, keeping its place "
+        "under the input folder; refused files stay, remembered as with --skip-seen.",
+    )(fn)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """newsmon: ingest news, clean and store it, search and export it.
@@ -226,7 +237,21 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_store_options
 @click.option("-v", "--verbose", is_flag=True, help="Per-stage timings and Prefect's own logs.")
-def run(paths: tuple[Path, ...], db: str | None, config: Path | None, verbose: bool) -> None:
+@click.option(
+    "--skip-seen",
+    is_flag=True,
+    help="Skip files an earlier --skip-seen run read and that are unchanged since (a drop "
+    "folder); remember the ones read.",
+)
+@_move_to_option
+def run(
+    paths: tuple[Path, ...],
+    db: str | None,
+    config: Path | None,
+    verbose: bool,
+    skip_seen: bool,
+    move_to: Path | None,
+) -> None:
     """Ingest PATHS (files and folders; default: seeds/) through the ingest-files flow.
 
     Reads .txt, .html/.htm and .json/.ndjson/.jsonl story records, in any text
@@ -249,7 +274,9 @@ def run(paths: tuple[Path, ...], db: str | None, config: Path | None, verbose: b
 
     targets = [str(p) for p in paths] or ["seeds"]
     try:
-        summary = ingest_files(targets, pipeline_config(settings))
+        summary = ingest_files(
+            targets, pipeline_config(settings), skip_seen, str(move_to) if move_to else None
+        )
     except StoreError as exc:
         raise _Failed(str(exc)) from exc
     except Exception as exc:
@@ -280,17 +307,26 @@ def poll(
     unknown = set(names) - {spec.name for spec in specs}
     if unknown:
         raise click.UsageError(f"not in the feed list: {', '.join(sorted(unknown))}")
-    from flows.poll import poll_feeds_flow
+    from flows.poll import AllFeedsFailed, poll_feeds_flow
     from newsmon.compose import pipeline_config
 
     try:
-        summary = poll_feeds_flow(pipeline_config(settings), list(names) or None, force)
-    except StoreError as exc:
-        raise _Failed(str(exc)) from exc
+        state = poll_feeds_flow(
+            pipeline_config(settings), list(names) or None, force, return_state=True
+        )
+        result = state.result(raise_on_failure=False)
     except Exception as exc:
-        raise _Failed(f"poll failed: {type(exc).__name__}: {exc}") from exc
-    _print_summary(summary, verbose)
-    sys.exit(EXIT_OK if summary.status == "ok" else EXIT_SOME_REJECTED)
+        result = exc
+    if isinstance(result, AllFeedsFailed):
+        result = result.summary  # a Failed flow run, but a summary to show
+    if isinstance(result, StoreError):
+        raise _Failed(str(result)) from result
+    if isinstance(result, BaseException):
+        raise _Failed(f"poll failed: {type(result).__name__}: {result}") from result
+    _print_summary(result, verbose)
+    if result.status == "feeds-failed":
+        click.echo(f"poll: none of the {result.feeds_failed} due feeds could be read", err=True)
+    sys.exit(EXIT_OK if result.status == "ok" else EXIT_SOME_REJECTED)
 
 
 def _feed_list(settings: Settings) -> Any:
@@ -359,29 +395,45 @@ def feeds(db: str | None, config: Path | None, as_json: bool) -> None:
 
 @cli.command()
 @_store_options
-@click.option("--inbox", type=click.Path(path_type=Path), help="Also ingest this drop folder.")
+@click.option(
+    "--inbox",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also ingest this drop folder.",
+)
+@_move_to_option
 @click.option("--every", default=300, show_default=True, help="Seconds between runs.")
-def serve(db: str | None, config: Path | None, inbox: Path | None, every: int) -> None:
+def serve(
+    db: str | None, config: Path | None, inbox: Path | None, move_to: Path | None, every: int
+) -> None:
     """Run poll-feeds (and the drop folder's ingestion) on a schedule with Prefect serve().
 
-    Needs a Prefect server (PREFECT_API_URL; `prefect server start`). Each run reads its
-    settings from the environment of this process. Stop with Ctrl-C.
+    The drop folder is remembered: a file read once is skipped while its size and mtime
+    (or else its bytes) are unchanged, so a pass costs a stat per file already read.
+
+    Needs a running Prefect server (PREFECT_API_URL; `prefect server start`): without one it
+    exits 2. Each run reads its settings from the environment of this process. Stops cleanly
+    on Ctrl-C (SIGINT) or SIGTERM, after Prefect's shutdown.
     """
     from datetime import timedelta
-
-    from prefect import serve as prefect_serve
-
-    from flows.ingest import ingest_files
-    from flows.poll import poll_feeds_flow
 
     settings = _settings(db, config)
     _feed_list(settings)
     _alert_rules(settings)
+    from flows.serving import require_prefect_server, serve_until_stopped
+
+    try:
+        api = require_prefect_server()
+    except ExternalError as exc:
+        raise _Failed(str(exc)) from exc
+    from flows.ingest import ingest_files
+    from flows.poll import poll_feeds_flow
+
     if db:
         os.environ["NEWSMON_DB"] = str(db)
     if config:
         os.environ["NEWSMON_CONFIG"] = str(config)
-    deployments = [
+    # Called outside an event loop, to_deployment returns a deployment, not a coroutine.
+    deployments: list[Any] = [
         poll_feeds_flow.to_deployment(name="poll-feeds", interval=timedelta(seconds=every))
     ]
     if inbox:
@@ -389,10 +441,16 @@ def serve(db: str | None, config: Path | None, inbox: Path | None, every: int) -
             ingest_files.to_deployment(
                 name="ingest-inbox",
                 interval=timedelta(seconds=every),
-                parameters={"paths": [str(inbox)]},
+                parameters={
+                    "paths": [str(inbox.resolve())],
+                    "remember": True,
+                    "move_to": str(move_to.resolve()) if move_to else None,
+                },
             )
         )
-    prefect_serve(*deployments)  # type: ignore[arg-type]  # sync call: never a coroutine
+    click.echo(f"serve: {len(deployments)} deployments on {api}, every {every} s")
+    serve_until_stopped(deployments)
+    click.echo("serve: stopped")
 
 
 @cli.command()

@@ -24,49 +24,12 @@ from newsmon.prepare import EntityConfig, PrepareConfig
 from newsmon.runner_spec import RunnerSpec, parse_runner_spec
 from newsmon.secret_urls import split_credentials
 from newsmon.settings import Settings
-from newsmon.store.base import Store
 
-_SERVER_SCHEMES = ("postgres://", "postgresql://")
-_SQLITE_SCHEME = "sqlite:///"
-
-
-@dataclass(frozen=True, slots=True)
-class StoreConfig:
-    """Which store to open: a SQLite file (the embedded default) or a PostgreSQL database.
-
-    A server URL's user and password travel apart from it, the password as a secret: the
-    config is a flow parameter, and Prefect records those in clear.
-    """
-
-    location: str
-    user: str | None = None
-    password: SecretStr | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> StoreConfig:
-        """The store a URL or path names: sqlite:///path, a plain path, or postgresql://."""
-        if url.startswith(_SERVER_SCHEMES):
-            bare, user, password = split_credentials(url)
-            return cls(bare, user, SecretStr(password) if password is not None else None)
-        return cls(url.removeprefix(_SQLITE_SCHEME))
-
-    @property
-    def is_server(self) -> bool:
-        """Whether the store is a PostgreSQL server (else a SQLite file)."""
-        return self.location.startswith(_SERVER_SCHEMES)
-
-    def open(self) -> Store:
-        """Open the store; StoreError names the location and why it cannot be used."""
-        from enrich.arabic import search_terms
-
-        if self.is_server:
-            from newsmon.store.postgres import PostgresStore
-
-            password = self.password.get_secret_value() if self.password else None
-            return PostgresStore(self.location, search_terms, self.user, password)
-        from newsmon.store.sqlite import SQLiteStore
-
-        return SQLiteStore(Path(self.location), analyzer=search_terms)
+# The store's config lives apart so that commands reading the store skip this module's
+# imports; its names stay importable from here, beside the pipeline's configs.
+from newsmon.store_location import StoreConfig as StoreConfig
+from newsmon.store_location import open_store as open_store
+from newsmon.store_location import store_config as store_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +48,6 @@ class PipelineConfig:
     fetch_retry_delay: float
     feeds: Path | None
     follow_symlinks: bool = False
-
-
-def store_config(settings: Settings) -> StoreConfig:
-    """The store the settings name."""
-    url = settings.store_url.get_secret_value() if settings.store_url else settings.db
-    return StoreConfig.from_url(url)
-
-
-def open_store(settings: Settings) -> Store:
-    """Open the store the settings name (the embedded SQLite file by default)."""
-    return store_config(settings).open()
 
 
 def dedup_params(settings: Settings) -> DedupParams:

@@ -318,13 +318,25 @@ class RunSummary:
     delivery: DeliveryReport | None = None
     # Feed polls by outcome (fetched, not-modified, unchanged, failed, refused); None for files.
     feeds: dict[str, int] | None = None
+    # Drop-folder files skipped unread: read by an earlier run and unchanged since.
+    unchanged: int = 0
+
+    @property
+    def feeds_failed(self) -> int:
+        """Feeds this poll could not read (failed for now, or refused)."""
+        return sum((self.feeds or {}).get(outcome, 0) for outcome in ("failed", "refused"))
 
     @property
     def status(self) -> str:
-        """`failed` when the run could not finish, `some-rejected` or `ok` otherwise."""
+        """`failed` when the run could not finish; for a poll, `feeds-failed` when no due
+        feed could be read; else `some-rejected`, `some-feeds-failed` or `ok`."""
         if self.error:
             return "failed"
-        return "ok" if not self.rejected else "some-rejected"
+        if self.feeds_failed and self.feeds_failed == sum((self.feeds or {}).values()):
+            return "feeds-failed"
+        if self.rejected:
+            return "some-rejected"
+        return "some-feeds-failed" if self.feeds_failed else "ok"
 
 
 @dataclass(slots=True)
@@ -573,3 +585,13 @@ class FeedState:
     pending: int = 0
     last_new_at: datetime | None = None
     first_poll_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeenFile:
+    """A drop-folder file as it was when ingested: a later pass skips it while it is so."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str

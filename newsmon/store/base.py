@@ -29,6 +29,7 @@ from newsmon.records import (
     RejectionRecord,
     RuleMatch,
     RunSummary,
+    SeenFile,
     StoreResult,
     StoryCopies,
     StoryLink,
@@ -354,7 +355,25 @@ class FeedStore(Protocol):
         ...
 
 
-class Store(RunLog, ArticleStore, EventStore, IndexOutbox, AlertOutbox, FeedStore, Protocol):
+class SeenFiles(Protocol):
+    """The drop folder's memory: what each file was (size, mtime, hash) when it was read.
+
+    Concurrency: any number of writers; the last write of a path wins. A file is remembered
+    only after its batch is stored, so a crash in between costs a re-read, never a story.
+    """
+
+    def seen_files(self, paths: Sequence[str]) -> dict[str, SeenFile]:
+        """The remembered stamp of each of these paths that was read before."""
+        ...
+
+    def remember_files(self, files: Sequence[SeenFile]) -> None:
+        """Record these files as read (replacing what was remembered of the same paths)."""
+        ...
+
+
+class Store(
+    RunLog, ArticleStore, EventStore, IndexOutbox, AlertOutbox, FeedStore, SeenFiles, Protocol
+):
     """Every role over one backend and one connection."""
 
     def close(self) -> None:

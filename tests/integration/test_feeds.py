@@ -9,16 +9,28 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from peers import Site, free_port, http_site, newsmon
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterStartTime,
+)
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
+from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
+from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL
 
 from enrich.boilerplate import clean_text, load_rules
+from flows.events import FEED_FAILED
 from flows.poll import poll_feeds_flow
 from newsmon.compose import open_store, pipeline_config
 from newsmon.settings import Settings
@@ -312,13 +324,39 @@ def test_serve_runs_poll_feeds_as_a_deployment(tmp_path: Path, seeds: Path) -> N
             assert run is not None and run.state is not None
             assert run.state.is_completed(), run.state
         finally:
-            server.send_signal(signal.SIGINT)
+            server.send_signal(signal.SIGTERM)  # as systemd or `docker stop` would
             output = server.communicate(timeout=30)[0]
+        assert server.returncode == 0, output[-3000:]
+        assert "serve: stopped" in output and "Traceback" not in output, output[-3000:]
         store = open_store(Settings(db=tmp_path / "served.db"))
         try:
             assert store.count_articles() == 3, output[-2000:]
         finally:
             store.close()
+
+
+def test_serve_refuses_to_start_without_a_server_or_with_no_inbox(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # no profile naming a server
+    env["NEWSMON_DB"] = str(tmp_path / "store.db")
+
+    def serve(api_url: str | None) -> subprocess.CompletedProcess[str]:
+        variables = env if api_url is None else {**env, "PREFECT_API_URL": api_url}
+        command = [sys.executable, "-m", "newsmon", "serve"]
+        return subprocess.run(command, env=variables, capture_output=True, text=True, timeout=120)
+
+    unset = serve(None)
+    assert unset.returncode == 2, unset.stderr
+    assert "serve needs a Prefect server: set PREFECT_API_URL" in unset.stderr
+    dead = f"http://127.0.0.1:{free_port()}/api"
+    down = serve(dead)
+    assert down.returncode == 2, down.stderr
+    assert f"no Prefect server answers at {dead}" in down.stderr
+    for result in (unset, down):
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 3
+    missing = newsmon("serve", "--inbox", str(tmp_path / "no-such-inbox"), db=env["NEWSMON_DB"])
+    assert missing.returncode == 2 and "no-such-inbox" in missing.stderr
+    assert "does not exist" in missing.stderr
 
 
 def test_poll_and_feeds_commands(tmp_path: Path, seeds: Path, store_location: str) -> None:
@@ -377,3 +415,74 @@ def test_a_poisoned_feed_costs_only_its_bad_entries(tmp_path: Path, seeds: Path)
         # Refused once: the next poll finds nothing pending and nothing wrong.
         second = poll_feeds_flow(pipeline_config(settings), force=True)
         assert (second.stored, second.rejected, second.status) == (0, [], "ok")
+
+
+def _feed_failed_events(since: datetime, feeds: set[str]) -> dict[str, dict[str, Any]]:
+    """The `newsmon.feed.failed` events for these feeds since then, by feed name."""
+    EventsWorker.drain_all()
+    found: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + 30
+    while set(found) != feeds and time.monotonic() < deadline:
+        with get_client(sync_client=True) as client:
+            page = client.read_events(
+                EventFilter(
+                    occurred=EventOccurredFilter(since=since),
+                    event=EventNameFilter(name=[FEED_FAILED]),
+                ),
+                limit=50,
+            )
+        found = {e.payload["feed"]: e.payload for e in page.events if e.payload["feed"] in feeds}
+        time.sleep(0.3)
+    return found
+
+
+def _last_poll_state(since: datetime) -> str:
+    """The state of the newest poll-feeds flow run started since then."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["poll-feeds"])),
+            flow_run_filter=FlowRunFilter(
+                start_time=FlowRunFilterStartTime(after_=since - timedelta(seconds=1)),
+                deployment_id=FlowRunFilterDeploymentId(is_null_=True),  # not a served run
+            ),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+    assert runs and runs[0].state is not None
+    return runs[0].state.type.value
+
+
+def test_a_poll_whose_feeds_all_fail_is_a_failed_run_and_says_so(
+    tmp_path: Path, seeds: Path
+) -> None:
+    with http_site() as site:
+        _newsroom(site, seeds)
+        site.routes["/broken"] = (500, {}, b"")
+        site.routes["/garbage"] = (200, {"Content-Type": "text/html"}, b"<html><body>hi")
+        dead = _feed_file(tmp_path, site, {"broken": "/broken", "garbage": "/garbage"})
+        env = {
+            "NEWSMON_FEEDS": str(dead),
+            "NEWSMON_FETCH_ALLOW": f"127.0.0.1:{site.port}",
+            "NEWSMON_FETCH_HOST_DELAY": "0",
+            "NEWSMON_FETCH_RETRY_DELAY": "60",
+        }
+        db = tmp_path / "store.db"
+        since = datetime.now(UTC)
+        polled = newsmon("poll", db=db, env=env)
+        assert polled.returncode == 1, polled.stderr
+        assert "none of the 2 due feeds could be read" in polled.stderr
+        assert "feeds: 1 failed, 1 refused" in polled.stdout
+        assert _last_poll_state(since) == "FAILED"
+        events = _feed_failed_events(since, {"broken", "garbage"})
+        assert events["broken"]["status"] == "failed" and "HTTP 500" in events["broken"]["error"]
+        assert events["garbage"]["status"] == "refused"
+        assert events["broken"]["url"] == f"{site.url}/broken"
+
+        # One feed read, one dead: the run completes, still exits 1, one event for the dead.
+        mixed = _feed_file(tmp_path, site, {"broken": "/broken", "france24-arabic": "/ar/rss"})
+        since = datetime.now(UTC)
+        second = newsmon("poll", "--force", db=db, env={**env, "NEWSMON_FEEDS": str(mixed)})
+        assert second.returncode == 1, second.stderr
+        assert "3 stored" in second.stdout and "could be read" not in second.stderr
+        assert _last_poll_state(since) == "COMPLETED"
+        assert set(_feed_failed_events(since, {"broken", "france24-arabic"})) == {"broken"}

@@ -14,6 +14,7 @@ from newsmon.store.sql.articles import ArticleTables
 from newsmon.store.sql.feeds import FeedTables
 from newsmon.store.sql.index_outbox import IndexOutboxTables
 from newsmon.store.sql.runs import RunLogTables
+from newsmon.store.sql.seen_files import SeenFileTables
 from newsmon.store.sql.tables import Row
 
 
@@ -23,6 +24,7 @@ class PostgresStore(
     IndexOutboxTables,
     AlertOutboxTables,
     FeedTables,
+    SeenFileTables,
     PostgresDatabase,
 ):
     """Store backed by one PostgreSQL database; safe for many processes on many hosts."""

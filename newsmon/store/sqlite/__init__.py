@@ -11,6 +11,7 @@ from newsmon.store.sql.articles import LAYOUT_KEY, ArticleTables
 from newsmon.store.sql.feeds import FeedTables
 from newsmon.store.sql.index_outbox import IndexOutboxTables
 from newsmon.store.sql.runs import RunLogTables
+from newsmon.store.sql.seen_files import SeenFileTables
 from newsmon.store.sql.tables import Analyzer
 from newsmon.store.sqlite.database import SQLiteDatabase
 
@@ -21,6 +22,7 @@ class SQLiteStore(
     IndexOutboxTables,
     AlertOutboxTables,
     FeedTables,
+    SeenFileTables,
     SQLiteDatabase,
 ):
     """Store backed by one SQLite file; safe for several processes (WAL, immediate writes)."""
