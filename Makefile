@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/alerts_bench.py
 	$(BIN)/python bench/feeds_bench.py
 	$(BIN)/python bench/postgres_bench.py
+	$(BIN)/python bench/inbox_bench.py
 
 dedup-eval: $(STAMP)
 	$(BIN)/python bench/dedup_eval.py --sweep

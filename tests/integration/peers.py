@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -416,3 +416,30 @@ def http_site(cert: tuple[Path, Path] | None = None) -> Iterator[Site]:
         site.url = f"https://localhost:{site.port}"
     with _serving(server):
         yield site
+
+
+def wait_for_events(
+    name: str, since: datetime, done: Callable[[list[Any]], bool], seconds: float = 30
+) -> list[Any]:
+    """Events of this name since then, read from the Prefect API until done(events) holds
+    or the time is up (events reach the server a moment after they are emitted)."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all()
+    events: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with get_client(sync_client=True) as client:
+            page = client.read_events(
+                EventFilter(
+                    occurred=EventOccurredFilter(since=since), event=EventNameFilter(name=[name])
+                ),
+                limit=50,
+            )
+        events = list(page.events)
+        if done(events):
+            break
+        time.sleep(0.3)
+    return events

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import Site, free_port, http_site, newsmon
+from peers import Site, free_port, http_site, newsmon, wait_for_events
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -25,8 +25,6 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
-from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
-from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL
 
 from enrich.boilerplate import clean_text, load_rules
@@ -419,21 +417,13 @@ def test_a_poisoned_feed_costs_only_its_bad_entries(tmp_path: Path, seeds: Path)
 
 def _feed_failed_events(since: datetime, feeds: set[str]) -> dict[str, dict[str, Any]]:
     """The `newsmon.feed.failed` events for these feeds since then, by feed name."""
-    EventsWorker.drain_all()
-    found: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + 30
-    while set(found) != feeds and time.monotonic() < deadline:
-        with get_client(sync_client=True) as client:
-            page = client.read_events(
-                EventFilter(
-                    occurred=EventOccurredFilter(since=since),
-                    event=EventNameFilter(name=[FEED_FAILED]),
-                ),
-                limit=50,
-            )
-        found = {e.payload["feed"]: e.payload for e in page.events if e.payload["feed"] in feeds}
-        time.sleep(0.3)
-    return found
+
+    def by_feed(events: list[Any]) -> dict[str, dict[str, Any]]:
+        return {e.payload["feed"]: e.payload for e in events if e.payload["feed"] in feeds}
+
+    return by_feed(
+        wait_for_events(FEED_FAILED, since, lambda events: set(by_feed(events)) == feeds)
+    )
 
 
 def _last_poll_state(since: datetime) -> str:

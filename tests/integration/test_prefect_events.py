@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
-from prefect.events.worker import EventsWorker
+from peers import wait_for_events
 
 from flows.events import MAX_RELATED, STORY_NEW, emit_new_stories
 from newsmon.records import Article, EntityTag, Mention
@@ -37,20 +34,9 @@ def test_a_story_naming_hundreds_of_entities_still_makes_its_event() -> None:
         entities=(*minor, putin),  # the most mentioned comes last in text order
     )
     assert emit_new_stories([article]) == 1
-    EventsWorker.drain_all()
-    found = []
-    deadline = time.monotonic() + 30
-    while not found and time.monotonic() < deadline:
-        with get_client(sync_client=True) as client:
-            page = client.read_events(
-                EventFilter(
-                    occurred=EventOccurredFilter(since=since),
-                    event=EventNameFilter(name=[STORY_NEW]),
-                ),
-                limit=50,
-            )
-        found = [e for e in page.events if e.resource.id == "newsmon.story.many-entities"]
-        time.sleep(0.3)
+    key = "newsmon.story.many-entities"
+    events = wait_for_events(STORY_NEW, since, lambda got: any(e.resource.id == key for e in got))
+    found = [e for e in events if e.resource.id == key]
     [event] = found
     related = [r.id for r in event.related]
     assert len(related) == MAX_RELATED and related[0] == "newsmon.entity.Q7747"
