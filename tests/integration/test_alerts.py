@@ -207,8 +207,9 @@ def test_new_putin_xi_stories_reach_email_and_webhook_once(
     events = _story_events(started)
     first_copies = {a.cluster_id for a in by_name.values() if a.duplicate_of is None}
     assert {e.resource.id.removeprefix("newsmon.story.") for e in events} == first_copies
-    spec = yaml.safe_load((ROOT / "deploy/prefect/putin-xi-trigger.yaml").read_text("utf-8"))
-    spec.pop("parameters")
+    deployments = yaml.safe_load((ROOT / "deploy/prefect.yaml").read_text("utf-8"))["deployments"]
+    [spec] = [t for d in deployments for t in d.get("triggers", [])]
+    spec = {k: v for k, v in spec.items() if k not in ("parameters", "enabled")}
     trigger = EventTrigger.model_validate(spec)
     fired = {e.payload["article_id"] for e in events if trigger.covers(e)}
     assert fired == alerted

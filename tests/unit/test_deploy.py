@@ -127,12 +127,22 @@ def test_prefect_deployments_name_real_flows() -> None:
 
     spec = yaml.safe_load((DEPLOY / "prefect.yaml").read_text("utf-8"))
     assert spec["prefect-version"] == version("prefect")
-    names = set()
+    assert spec["pull"] == []  # module entrypoints: nothing to fetch, no folder to enter
+    names = {}
     for deployment in spec["deployments"]:
-        path, function = deployment["entrypoint"].split(":")
-        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
-        flow = getattr(module, function)
-        names.add(flow.name)
-        assert set(deployment["parameters"]) <= set(flow.parameters.properties)
-        assert deployment["schedules"][0]["interval"] > 0
-    assert names == {"poll-feeds", "ingest-files"}
+        module_name, function = deployment["entrypoint"].rsplit(".", 1)
+        flow = getattr(importlib.import_module(module_name), function)
+        names[deployment["name"]] = flow.name
+        assert set(deployment.get("parameters", {})) <= set(flow.parameters.properties)
+        assert deployment["work_pool"]["name"] == "newsmon"
+        if "schedules" in deployment:
+            assert deployment["schedules"][0]["interval"] > 0
+        for trigger in deployment.get("triggers", []):
+            assert set(trigger["parameters"]) <= set(flow.parameters.properties)
+    assert names == {
+        "pool-poll-feeds": "poll-feeds",
+        "pool-ingest-inbox": "ingest-files",
+        "on-new-putin-xi-story": "putin-xi-followup",
+    }
+    # `newsmon serve` registers poll-feeds/poll-feeds and ingest-files/ingest-inbox.
+    assert not set(names) & {"poll-feeds", "ingest-inbox"}
