@@ -64,7 +64,15 @@ def test_kibana_objects_use_only_fields_the_template_maps() -> None:
 def test_compose_stack_is_wired_together() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text("utf-8"))
     services = compose["services"]
-    assert set(services) == {"elasticsearch", "kibana", "postgres", "prefect-server", "newsmon"}
+    assert set(services) == {
+        "elasticsearch",
+        "kibana",
+        "postgres",
+        "prefect-server",
+        "setup",
+        "prefect-deploy",
+        "worker",
+    }
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services, (name, dependency)
@@ -82,7 +90,7 @@ def test_compose_stack_is_wired_together() -> None:
     # The client major must match the server major.
     assert es_tag.split(".")[0] == version("elasticsearch").split(".")[0]
     assert services["prefect-server"]["image"].startswith(f"prefecthq/prefect:{version('prefect')}")
-    env = services["newsmon"]["environment"]
+    env = services["worker"]["environment"]
     assert env["NEWSMON_ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
     assert env["PREFECT_API_URL"].startswith("http://prefect-server:4200")
     # One PostgreSQL for the Prefect server and newsmon's store, which waits for it.
@@ -92,7 +100,17 @@ def test_compose_stack_is_wired_together() -> None:
     )
     assert env["NEWSMON_STORE_URL"].startswith("postgresql://newsmon:")
     assert env["NEWSMON_STORE_URL"].endswith("@postgres:5432/newsmon")
-    assert services["newsmon"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert services["worker"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    # The worker serves the pool prefect.yaml deploys to; the deploy one-shot runs its file.
+    prefect = yaml.safe_load((DEPLOY / "prefect.yaml").read_text("utf-8"))
+    pools = {d["work_pool"]["name"] for d in prefect["deployments"]}
+    command = services["worker"]["command"]
+    assert pools == {command[command.index("--pool") + 1]}
+    assert services["prefect-deploy"]["working_dir"] == "/app/deploy"
+    assert "deploy --all" in services["prefect-deploy"]["command"][-1]
+    # The build context is the repository: .dockerignore keeps the venv and data out of it.
+    ignored = (DEPLOY.parent / ".dockerignore").read_text("utf-8").split()
+    assert {".venv", ".git", "data"} <= set(ignored)
 
 
 def test_dockerfile_copies_what_exists_and_pins_torch_like_the_makefile() -> None:
