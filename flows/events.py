@@ -1,16 +1,19 @@
-"""Prefect events newsmon emits, for automations: a new story, an alert sent, a feed failed."""
+"""Prefect events newsmon emits, for automations: a new story, an alert sent, a feed failed
+or fallen silent."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from prefect.events import emit_event
 
-from newsmon.records import AlertMessage, Article, Delivery, EntityTag, FeedPoll
+from newsmon.records import AlertMessage, Article, Delivery, EntityTag, FeedPoll, FeedState
 
 STORY_NEW = "newsmon.story.new"
 ALERT_SENT = "newsmon.alert.sent"
 FEED_FAILED = "newsmon.feed.failed"
+FEED_SILENT = "newsmon.feed.silent"
 _NAME_CHARS = 120
 # Prefect refuses an event with more related resources than this (pydantic ValidationError),
 # and the event is lost: a long document names hundreds of entities, a digest many stories.
@@ -106,4 +109,26 @@ def emit_feed_failed(poll: FeedPoll, url: str) -> None:
             "prefect.resource.name": poll.feed,
         },
         payload={"feed": poll.feed, "url": url, "status": poll.status, "error": poll.error},
+    )
+
+
+def emit_feed_silent(
+    url: str, state: FeedState, quiet_since: datetime, silent_after: float, now: datetime
+) -> None:
+    """A `newsmon.feed.silent` event for a feed that brought nothing new past its limit."""
+    emit_event(
+        FEED_SILENT,
+        resource={
+            "prefect.resource.id": f"newsmon.feed.{state.name}",
+            "prefect.resource.name": state.name,
+        },
+        payload={
+            "feed": state.name,
+            "url": url,
+            "quiet_since": quiet_since.isoformat(),
+            "silent_for_seconds": round((now - quiet_since).total_seconds()),
+            "silent_after_seconds": silent_after,
+            "last_status": state.last_status,
+            "last_error": state.last_error,
+        },
     )

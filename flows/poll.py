@@ -14,12 +14,12 @@ from prefect.states import Failed
 from connectors.feed_list import FeedSpec, load_feed_list
 from connectors.feeds import PageFetch, fetch_pages, poll_feeds
 from connectors.fetch import FetchConfig, Fetcher
-from flows.events import emit_feed_failed
+from flows.events import emit_feed_failed, emit_feed_silent
 from flows.pipeline import PipelineRun, pipeline_run, prepare_items_task
 from flows.process_pool import start_fork_server
 from flows.runners import uses_processes
 from newsmon.compose import PipelineConfig, pipeline_config
-from newsmon.feed_schedule import due_feeds, next_poll
+from newsmon.feed_schedule import due_feeds, newly_silent, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
 from newsmon.settings import load_settings
 from newsmon.stages import batched
@@ -115,6 +115,7 @@ def poll_feeds_flow(
                     len(rejections),
                     len(pages.retry),
                 )
+        _announce_silence(store, specs, datetime.now(UTC))
         summary = run.finish(feeds=dict(outcome))
     if summary.status == "feeds-failed":
         failure = AllFeedsFailed(summary)
@@ -122,6 +123,16 @@ def poll_feeds_flow(
         # exception raised here would log. Callers see a summary or the raised exception.
         return Failed(message=str(failure), data=failure)  # type: ignore[return-value]
     return summary
+
+
+def _announce_silence(store: FeedStore, specs: list[FeedSpec], now: datetime) -> None:
+    """Emit `newsmon.feed.silent` once for each feed newly silent past its `silent_after`."""
+    states = store.feed_states()
+    silent = newly_silent(specs, states, now)
+    for spec, since in silent:
+        log.warning("feed %s: nothing new since %s", spec.name, f"{since:%Y-%m-%d %H:%M}")
+        emit_feed_silent(str(spec.url), states[spec.name], since, spec.silent_after, now)
+    store.note_silent([spec.name for spec, _ in silent], now)
 
 
 def _fetch_jobs(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from connectors.feed_list import FeedSpec
@@ -50,9 +50,30 @@ def next_poll(
     return current, now + timedelta(seconds=current)
 
 
+def quiet_since(state: FeedState | None) -> datetime | None:
+    """Since when the feed has brought nothing new (its first poll, if it never did)."""
+    if state is None or state.first_poll_at is None:
+        return None
+    return state.last_new_at or state.first_poll_at
+
+
 def is_silent(spec: FeedSpec, state: FeedState | None, now: datetime) -> bool:
     """The feed brought nothing new for longer than its `silent_after` (or never did)."""
-    if state is None or state.first_poll_at is None:
-        return False
-    since = state.last_new_at or state.first_poll_at
-    return now - since > timedelta(seconds=spec.silent_after)
+    since = quiet_since(state)
+    return since is not None and now - since > timedelta(seconds=spec.silent_after)
+
+
+def newly_silent(
+    specs: Sequence[FeedSpec], states: Mapping[str, FeedState], now: datetime
+) -> list[tuple[FeedSpec, datetime]]:
+    """Feeds silent past their `silent_after` whose silence has not been announced yet, with
+    the time they went quiet: each silence once, until the feed brings something new."""
+    found = []
+    for spec in specs:
+        since = quiet_since(states.get(spec.name))
+        if since is None or now - since <= timedelta(seconds=spec.silent_after):
+            continue
+        noted = states[spec.name].silent_noted_at
+        if noted is None or noted < since:
+            found.append((spec, since))
+    return found

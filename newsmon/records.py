@@ -585,6 +585,8 @@ class FeedState:
     pending: int = 0
     last_new_at: datetime | None = None
     first_poll_at: datetime | None = None
+    # When its current silence was announced (`newsmon.feed.silent`), if it was.
+    silent_noted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

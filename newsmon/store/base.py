@@ -340,6 +340,10 @@ class FeedStore(Protocol):
         """Remember a poll's outcome, validators, interval and next poll."""
         ...
 
+    def note_silent(self, names: Sequence[str], now: datetime) -> None:
+        """Record that these feeds' silence was announced now."""
+        ...
+
     def add_entries(self, entries: Sequence[FeedEntry], now: datetime) -> list[FeedEntry]:
         """Record listed pages; those new and not yet stored."""
         ...

@@ -50,3 +50,14 @@ def test_a_listed_page_is_recorded_once_and_settled(store: Store) -> None:
     assert [e.url for e in store.due_entries(later, 10)] == [two.url]
     store.mark_entries(stored=[], failed=[(two.url, "not a story page", None)])
     assert store.due_entries(NOW + timedelta(days=1), 10) == []
+
+
+def test_a_silence_notice_is_kept_per_feed(store: Store) -> None:
+    for feed in ("rt", "bbc"):
+        store.record_poll(FEED, FeedPoll(feed, "not-modified"), 0, 600.0, NOW, NOW)
+    assert store.feed_states()["rt"].silent_noted_at is None
+    store.note_silent(["rt"], NOW + timedelta(hours=25))
+    store.note_silent([], NOW)
+    states = store.feed_states()
+    assert states["rt"].silent_noted_at == NOW + timedelta(hours=25)
+    assert states["bbc"].silent_noted_at is None

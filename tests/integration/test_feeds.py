@@ -28,7 +28,7 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL
 
 from enrich.boilerplate import clean_text, load_rules
-from flows.events import FEED_FAILED
+from flows.events import FEED_FAILED, FEED_SILENT
 from flows.poll import poll_feeds_flow
 from newsmon.compose import open_store, pipeline_config
 from newsmon.settings import Settings
@@ -476,3 +476,34 @@ def test_a_poll_whose_feeds_all_fail_is_a_failed_run_and_says_so(
         assert "3 stored" in second.stdout and "could be read" not in second.stderr
         assert _last_poll_state(since) == "COMPLETED"
         assert set(_feed_failed_events(since, {"broken", "france24-arabic"})) == {"broken"}
+
+
+def test_a_feed_silent_past_its_limit_is_announced_once(tmp_path: Path, seeds: Path) -> None:
+    with http_site() as site:
+        _newsroom(site, seeds)
+        feeds = tmp_path / "feeds.yml"
+        feeds.write_text(
+            f"feeds:\n  - name: quiet\n    url: {site.url}/ar/rss\n    silent_after: 2s\n",
+            encoding="utf-8",
+        )
+        settings = _settings(tmp_path, site, feeds)
+        since = datetime.now(UTC)
+        first = poll_feeds_flow(pipeline_config(settings))
+        assert first.stored == 3  # new entries: the feed spoke
+        time.sleep(2.2)
+        for _ in range(2):  # the same feed, unchanged, twice: one silence, one notice
+            assert poll_feeds_flow(pipeline_config(settings), force=True).feeds == {"unchanged": 1}
+
+        def quiet(events: list[Any]) -> list[Any]:
+            return [e for e in events if e.payload["feed"] == "quiet"]
+
+        events = quiet(wait_for_events(FEED_SILENT, since, lambda got: bool(quiet(got))))
+        time.sleep(1)  # a second notice, had one been emitted, would have arrived by now
+        events = quiet(wait_for_events(FEED_SILENT, since, lambda got: len(quiet(got)) > 1, 3))
+        [event] = events
+        assert event.resource.id == "newsmon.feed.quiet"
+        assert event.payload["url"] == f"{site.url}/ar/rss"
+        assert event.payload["silent_after_seconds"] == 2.0
+        assert event.payload["silent_for_seconds"] >= 2
+        listed = newsmon("feeds", db=settings.db, env={"NEWSMON_FEEDS": str(feeds)})
+        assert "SILENT" in listed.stdout

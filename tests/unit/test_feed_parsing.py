@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from connectors.feeds import fetch_pages, parse_feed
 from connectors.fetch import Fetcher
 from newsmon.compose import fetch_config
 from newsmon.errors import RejectedInput
-from newsmon.feed_schedule import due_feeds, is_silent, next_poll
+from newsmon.feed_schedule import due_feeds, is_silent, newly_silent, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState
 from newsmon.settings import Settings
 from newsmon.yaml_model import ConfigFileError
@@ -124,6 +125,23 @@ def test_silence_is_flagged_after_silent_after() -> None:
     )
     assert is_silent(spec, quiet, NOW)
     assert not is_silent(spec, None, NOW)
+
+
+def test_each_silence_is_announced_once_until_the_feed_speaks_again() -> None:
+    spec = _spec(silent_after="6h")
+    went_quiet = NOW - timedelta(hours=7)
+    quiet = FeedState("f", "u", first_poll_at=NOW - timedelta(days=2), last_new_at=went_quiet)
+    assert newly_silent([spec], {"f": quiet}, NOW) == [(spec, went_quiet)]
+    noted = replace(quiet, silent_noted_at=NOW - timedelta(minutes=5))
+    assert newly_silent([spec], {"f": noted}, NOW) == []
+    # New stories after the notice, then quiet again for longer than the limit: a new silence.
+    again = replace(noted, last_new_at=NOW - timedelta(minutes=1))
+    assert newly_silent([spec], {"f": again}, NOW) == []
+    later = NOW + timedelta(hours=7)
+    assert newly_silent([spec], {"f": again}, later) == [(spec, again.last_new_at)]
+    never = FeedState("f", "u", first_poll_at=NOW - timedelta(hours=8))  # never brought any
+    assert newly_silent([spec], {"f": never}, NOW) == [(spec, never.first_poll_at)]
+    assert newly_silent([spec], {}, NOW) == []  # never polled: not silent
 
 
 def test_a_bad_link_is_refused_and_the_other_entries_are_listed() -> None:

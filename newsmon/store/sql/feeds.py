@@ -47,6 +47,7 @@ class FeedTables(SQLTables):
                 pending=int(pending.get(row["name"], 0)),
                 last_new_at=_dt(row["last_new_at"]),
                 first_poll_at=_dt(row["first_poll_at"]),
+                silent_noted_at=_dt(row["silent_noted_at"]),
             )
         return states
 
@@ -97,6 +98,15 @@ class FeedTables(SQLTables):
                     poll.feed,
                 ),
             )
+
+    def note_silent(self, names: Sequence[str], now: datetime) -> None:
+        """Record that these feeds' silence was announced now."""
+        if names:
+            with self._transaction():
+                self._db.executemany(
+                    "UPDATE feeds SET silent_noted_at = ? WHERE name = ?",
+                    [(_ts(now), name) for name in names],
+                )
 
     def add_entries(self, entries: Sequence[FeedEntry], now: datetime) -> list[FeedEntry]:
         """Record listed pages; returns those never seen before whose story is not stored.
