@@ -124,10 +124,9 @@ def _same_as_one_run_in_its_order(
 ) -> None:
     """What runs at once stored is what one run storing the files in the same order stores.
 
-    Stories are grown online, each new article joining the first story it is near, so an
-    edited copy that is near two of a story's copies but neither is near the other can end
-    in a story of its own when they arrive in another order. Concurrency must change
-    nothing else: one run over the same commit order gives the same stories and alerts.
+    Stories are grown online (each new article joins the story of the stored copies it is
+    near), so the order of arrival may change a grouping; concurrency must change nothing
+    else: one run over the same commit order gives the same stories and alerts.
     """
     got = _outcome(url)
     assert got[0] == expected[0]  # every article, with every source: none lost or doubled
