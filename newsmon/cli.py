@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -993,10 +994,26 @@ def alerts_rules(config: Path | None) -> None:
         sys.exit(EXIT_SOME_REJECTED)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that the process unwinds and exits normally."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    # Prefect's flow engine handles SIGTERM as a crash, then sends it again to the handler
+    # it found. The default one would kill the process on the spot, skipping exit handlers:
+    # Prefect's temporary API server (a child process) was left running after every
+    # stopped run. Raised here instead, the run is recorded as failed and everything exits.
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(EXIT_FAILED)
+    except _Terminated:
+        click.echo("newsmon: stopped by SIGTERM", err=True)
+        sys.exit(128 + signal.SIGTERM)

@@ -1,4 +1,5 @@
-"""`newsmon run` killed with SIGKILL mid-run, then run again: nothing lost, nothing doubled."""
+"""`newsmon run` killed with SIGKILL or stopped with SIGTERM mid-run, then run again:
+nothing lost, nothing doubled, nothing left running."""
 
 from __future__ import annotations
 
@@ -85,3 +86,45 @@ def test_a_run_killed_mid_way_and_run_again_stores_and_alerts_exactly_once(
     assert again.returncode == 0, again.stderr
     assert f", {total - at_kill} stored," in again.stdout  # the rest, none twice
     assert _outcome(killed_db) == clean  # the same stories, copies, events and alerts
+
+    # SIGTERM (systemd, docker stop, a scheduler's timeout) on a run with Prefect's temporary
+    # server: the run is recorded as failed, the process and every child exits, the rerun
+    # finishes the work.
+    termed_db = tmp_path / "termed.db"
+    alone = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    alone.update(NEWSMON_DB=str(termed_db), PREFECT_HOME=str(tmp_path / "prefect-home"), **env)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "newsmon", "run", str(inbox)],
+        env=alone,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while _stored(termed_db) == 0 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    stderr = run.communicate(timeout=60)[1]
+    assert run.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "newsmon: stopped by SIGTERM" in stderr
+    deadline = time.monotonic() + 15
+    while _group_alive(run.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _group_alive(run.pid), "a child (Prefect's temporary server) outlived the run"
+    with sqlite3.connect(termed_db) as conn:
+        [(status,)] = conn.execute("SELECT status FROM runs").fetchall()
+    assert status == "failed"
+    at_term = _stored(termed_db)
+    assert 0 < at_term < total
+    again = newsmon_process("run", str(inbox), db=termed_db, env=env)
+    assert again.returncode == 0, again.stderr
+    assert _outcome(termed_db) == clean
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
