@@ -383,3 +383,16 @@ def _tagger(gazetteer: Path | None, stamp: FileStamp) -> EntityTagger:
 def ner_for(model_dir: Path | None, batch_size: int) -> NerTagger | None:
     """The NER model, loaded once per process; None when no model is configured."""
     return NerTagger(model_dir, batch_size) if model_dir else None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityConfig:
+    """The gazetteer and the optional NER model."""
+
+    gazetteer: Path | None
+    ner_model: Path | None
+    ner_batch_size: int
+
+    def taggers(self) -> tuple[EntityTagger, NerTagger | None]:
+        """The gazetteer tagger and the NER tagger (None without a model), built once each."""
+        return tagger_for(self.gazetteer), ner_for(self.ner_model, self.ner_batch_size)

@@ -89,10 +89,13 @@ def _opened(settings: Settings) -> Iterator[Store]:
 
 
 def _entity_taggers(settings: Settings) -> tuple[Any, Any]:
-    from newsmon.compose import entity_config
+    # Not through newsmon.compose: its pipeline imports cost `entities tag` over a second.
+    from enrich.entities import EntityConfig
 
     try:
-        return entity_config(settings).taggers()
+        return EntityConfig(
+            settings.gazetteer, settings.ner_model, settings.ner_batch_size
+        ).taggers()
     except (OSError, ValueError) as exc:
         raise _Failed(f"bad settings: {exc}") from exc
 

@@ -17,10 +17,11 @@ from connectors.email import SmtpConfig
 from connectors.fetch import FetchConfig
 from connectors.webhook import WebhookConfig
 from enrich.dedup import DedupParams
+from enrich.entities import EntityConfig
 from enrich.events import EventParams
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.delivery import RetryPolicy
-from newsmon.prepare import EntityConfig, PrepareConfig
+from newsmon.prepare import PrepareConfig
 from newsmon.runner_spec import RunnerSpec, parse_runner_spec
 from newsmon.secret_urls import split_credentials
 from newsmon.settings import Settings

@@ -17,26 +17,12 @@ from connectors.files import load_files
 from enrich.article import build_articles
 from enrich.boilerplate import load_rules
 from enrich.dedup import DedupParams, fingerprint_batch, fingerprinter_for
-from enrich.entities import EntityTagger, ner_for, tag_articles, tagger_for
+from enrich.entities import EntityConfig, tag_articles
 from enrich.event_terms import with_event_terms
 from enrich.extract import extract_batch
-from enrich.ner import NerTagger
 from enrich.text_cap import cap_texts
 from newsmon.records import Fingerprint, RawItem, Rejection, StageOutput, StageTiming
 from newsmon.stages import Clock
-
-
-@dataclass(frozen=True, slots=True)
-class EntityConfig:
-    """The gazetteer and the optional NER model."""
-
-    gazetteer: Path | None
-    ner_model: Path | None
-    ner_batch_size: int
-
-    def taggers(self) -> tuple[EntityTagger, NerTagger | None]:
-        """The gazetteer tagger and the NER tagger (None without a model), built once each."""
-        return tagger_for(self.gazetteer), ner_for(self.ner_model, self.ner_batch_size)
 
 
 @dataclass(frozen=True, slots=True)

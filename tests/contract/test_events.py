@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from enrich.dedup import DedupParams, store_stories
+from enrich.entities import EntityConfig
 from enrich.events import (
     EventParams,
     merged_profile,
@@ -16,7 +17,7 @@ from enrich.events import (
     similarity,
 )
 from newsmon.compose import StoreConfig
-from newsmon.prepare import EntityConfig, PrepareConfig, prepare_items
+from newsmon.prepare import PrepareConfig, prepare_items
 from newsmon.records import ContentType, Fingerprint, RawItem, StageOutput
 from newsmon.store.base import Store
 
