@@ -59,33 +59,36 @@ def test_a_run_killed_mid_way_and_run_again_stores_and_alerts_exactly_once(
     inbox = tmp_path / "inbox"
     _inputs(inbox, fixtures, seeds)
     env = {"NEWSMON_BATCH_SIZE": "10"}
-    clean_db, killed_db = tmp_path / "clean.db", tmp_path / "killed.db"
+    clean_db = tmp_path / "clean.db"
     assert newsmon_process("run", str(inbox), db=clean_db, env=env).returncode == 0
     clean = _outcome(clean_db)
     total = len(clean[0])  # identical texts are one article
     assert total > 100 and clean[1] and clean[2] == 0
 
-    run = subprocess.Popen(
-        [sys.executable, "-m", "newsmon", "run", str(inbox)],
-        env={**os.environ, "NEWSMON_DB": str(killed_db), **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the workers die with it
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while _stored(killed_db) == 0 and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        os.killpg(run.pid, signal.SIGKILL)
-        run.wait()
-    at_kill = _stored(killed_db)
-    assert 0 < at_kill < total, f"killed with {at_kill} of {total} stored"
+    # Killed at three points: in its first batch's store, half-way, and near the end.
+    for name, point in (("first", 1), ("half", total // 2), ("late", total - 15)):
+        killed_db = tmp_path / f"killed-{name}.db"
+        run = subprocess.Popen(
+            [sys.executable, "-m", "newsmon", "run", str(inbox)],
+            env={**os.environ, "NEWSMON_DB": str(killed_db), **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: the workers die with it
+        )
+        deadline = time.monotonic() + 120
+        try:
+            while _stored(killed_db) < point and run.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        at_kill = _stored(killed_db)
+        assert 0 < at_kill < total, f"{name}: killed with {at_kill} of {total} stored"
 
-    again = newsmon_process("run", str(inbox), db=killed_db, env=env)
-    assert again.returncode == 0, again.stderr
-    assert f", {total - at_kill} stored," in again.stdout  # the rest, none twice
-    assert _outcome(killed_db) == clean  # the same stories, copies, events and alerts
+        again = newsmon_process("run", str(inbox), db=killed_db, env=env)
+        assert again.returncode == 0, again.stderr
+        assert f", {total - at_kill} stored," in again.stdout  # the rest, none twice
+        assert _outcome(killed_db) == clean, name  # the same stories, copies, events, alerts
 
     # SIGTERM (systemd, docker stop, a scheduler's timeout) on a run with Prefect's temporary
     # server: the run is recorded as failed, the process and every child exits, the rerun
