@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.files import display_path
@@ -17,10 +17,10 @@ from newsmon.records import Rejection, SeenFile
 class SeenSplit:
     """Discovered files split by the memory: those to read, and those read before."""
 
-    to_read: list[str] = field(default_factory=list)
+    to_read: list[str]
     # Read before, bytes unchanged but stat changed (touched, copied over): new stamps.
-    restamped: list[SeenFile] = field(default_factory=list)
-    unchanged: int = 0
+    restamped: list[SeenFile]
+    unchanged: int
 
 
 def memory_key(path: str) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -13,7 +16,7 @@ from connectors.files import discover, display_path
 from flows.pipeline import PipelineRun, pipeline_run, prepare_files_task
 from newsmon.compose import PipelineConfig, pipeline_config
 from newsmon.progress import RunProgress
-from newsmon.records import Rejection, RunSummary, StageOutput
+from newsmon.records import Rejection, RunSummary, SeenFile, StageOutput
 from newsmon.settings import load_settings
 from newsmon.stages import batched
 
@@ -31,10 +34,15 @@ def discover_task(
     return discover(paths, follow_symlinks, skip or ())
 
 
+Stamped = list[tuple[str, SeenFile | None]]
+
+
 def _settle(
-    run: PipelineRun, files: list[str], rejections: list[Rejection], move_to: str | None
+    run: PipelineRun, stamped: Stamped, rejections: list[Rejection], move_to: str | None
 ) -> None:
-    """After a batch is stored: move its files read whole to move_to, remember the rest."""
+    """After a batch is stored: move its files read whole to move_to, remember the rest by
+    the stamps they had before the batch was read."""
+    files = [path for path, _ in stamped]
     if move_to is not None:
         # A cut text is stored (its rejection only says so); every other one refused the file.
         refused = {r.source for r in rejections if r.stage != "truncate"}
@@ -42,8 +50,8 @@ def _settle(
         kept, failed = move_processed(movable, run.inputs, Path(move_to))
         run.reject(failed)
         files = [f for f in files if display_path(f) in refused] + kept
-    stamps = [stamp for f in files if (stamp := stamp_file(f)) is not None]
-    run.store.remember_files(stamps)
+    remembered = set(files)
+    run.store.remember_files([s for path, s in stamped if s is not None and path in remembered])
 
 
 @flow(name="ingest-files", validate_parameters=False)
@@ -74,18 +82,26 @@ def ingest_files(
                 run.store.remember_files(split.restamped)
             files, run.unchanged = split.to_read, split.unchanged
         batches = list(batched(files, config.batch_size))
-        jobs = ({"paths": batch, "config": config.prepare} for batch in batches)
+        stamps: deque[Stamped] = deque()
+
+        def jobs() -> Iterator[dict[str, Any]]:
+            for batch in batches:
+                if remember:
+                    # Stamped before the batch is read, not after it is stored: a file
+                    # changed in between must look changed to the next pass.
+                    stamps.append([(path, stamp_file(path)) for path in batch])
+                yield {"paths": batch, "config": config.prepare}
+
         total_batches = max(1, len(batches))
         # Nothing new in a drop folder: no task runner (a process pool costs seconds to start).
         prepared = (
-            run.prepared(prepare_files_task, jobs, batches=total_batches) if batches else iter(())
+            run.prepared(prepare_files_task, jobs(), batches=total_batches) if batches else iter(())
         )
         with RunProgress(len(files)) as progress:
-            read = zip(prepared, batches, strict=True)
-            for number, (batch, paths_read) in enumerate(read, start=1):
+            for number, batch in enumerate(prepared, start=1):
                 result, rejections = run.commit(batch)
                 if remember:
-                    _settle(run, paths_read, rejections, move_to)
+                    _settle(run, stamps.popleft(), rejections, move_to)
                 progress.advance(batch.read)
                 log.info(
                     "batch %d/%d: %d files, %d stored, %d already known, %d rejected",
