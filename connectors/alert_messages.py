@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from newsmon.records import AlertMessage, Article, StoryBrief
+from newsmon.records import AlertMessage, Article, FeedAlert, StoryBrief
 
 _LEAD_CHARS = 400
 _RTL_LANGS = {"ar", "fa", "ur", "he"}
@@ -33,6 +33,19 @@ def brief(article: Article, sources: list[str]) -> StoryBrief:
     )
 
 
+def _when(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def silent_for(feed: FeedAlert) -> str:
+    """How long the feed had been quiet when the alert fired, as `3 d 4 h` or `25 min`."""
+    minutes = int((feed.matched_at - feed.quiet_since).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours)
+    return " ".join(parts) if parts else f"{minutes} min"
+
+
 def subject(message: AlertMessage) -> str:
     """Email subject: the rule and the headline (or the digest's day and size).
 
@@ -41,6 +54,9 @@ def subject(message: AlertMessage) -> str:
     if message.kind == "digest":
         n = len(message.stories)
         return f"[newsmon] {message.rule}: {message.day}: {n} {'story' if n == 1 else 'stories'}"
+    if message.feed is not None:
+        feed = message.feed
+        return f"[newsmon] {message.rule}: feed {feed.feed} silent since {_when(feed.quiet_since)}"
     if message.kind == "update" and message.head is not None:
         return f"[newsmon] {message.rule}: {message.head.title}"
     return f"[newsmon] {message.rule}: {message.stories[0].title}"
@@ -71,6 +87,7 @@ def render(message: AlertMessage, fmt: str) -> str:
     return template.render(
         message=message,
         subject=subject(message),
+        silent_for=silent_for(message.feed) if message.feed else None,
         lang=lang,
         dir=direction,
         rtl_langs=_RTL_LANGS,
@@ -98,7 +115,7 @@ def _story_json(story: StoryBrief) -> dict[str, Any]:
 
 def webhook_payload(message: AlertMessage, sent_at: datetime) -> dict[str, Any]:
     """The webhook's JSON body: an alert carries `story`, a digest `stories` and `day`, an
-    update `stories` with `in_reply_to`, `event_id` and `alert_story`."""
+    update `stories` with `in_reply_to`, `event_id` and `alert_story`, a silent feed `feed`."""
     body: dict[str, Any] = {
         "type": f"newsmon.{message.kind}",
         "idempotency_key": message.key,
@@ -106,7 +123,18 @@ def webhook_payload(message: AlertMessage, sent_at: datetime) -> dict[str, Any]:
         "rule_description": message.description,
         "sent_at": sent_at.isoformat(),
     }
-    if message.kind == "digest":
+    if message.feed is not None:
+        feed = message.feed
+        body["feed"] = {
+            "name": feed.feed,
+            "url": feed.url,
+            "quiet_since": feed.quiet_since.isoformat(),
+            "silent_for_seconds": round((feed.matched_at - feed.quiet_since).total_seconds()),
+            "last_poll_at": _iso(feed.last_poll_at),
+            "last_status": feed.last_status,
+            "last_error": feed.last_error,
+        }
+    elif message.kind == "digest":
         body["day"] = message.day
         body["stories"] = [_story_json(story) for story in message.stories]
     elif message.kind == "update":

@@ -68,7 +68,20 @@ def emit_new_stories(articles: Sequence[Article]) -> int:
 
 def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:
     """A `newsmon.alert.sent` event for a delivered message."""
-    first = message.stories[0]
+    related = [
+        {
+            "prefect.resource.id": f"newsmon.story.{story.cluster_id}",
+            "prefect.resource.role": "story",
+        }
+        for story in message.stories[: MAX_RELATED - 1]
+    ]
+    if message.feed is not None:
+        related.append(
+            {
+                "prefect.resource.id": f"newsmon.feed.{message.feed.feed}",
+                "prefect.resource.role": "feed",
+            }
+        )
     emit_event(
         ALERT_SENT,
         resource={
@@ -80,13 +93,7 @@ def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:
                 "prefect.resource.id": f"newsmon.rule.{delivery.rule}",
                 "prefect.resource.role": "rule",
             },
-            *(
-                {
-                    "prefect.resource.id": f"newsmon.story.{story.cluster_id}",
-                    "prefect.resource.role": "story",
-                }
-                for story in message.stories[: MAX_RELATED - 1]
-            ),
+            *related,
         ],
         payload={
             "rule": delivery.rule,
@@ -95,7 +102,8 @@ def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:
             "idempotency_key": delivery.key,
             "day": delivery.digest_day,
             "story_ids": [story.id for story in message.stories],
-            "headline": first.title,
+            "headline": message.stories[0].title if message.stories else None,
+            "feed": message.feed.feed if message.feed else None,
         },
     )
 

@@ -39,6 +39,7 @@ from newsmon.records import (
     AlertRecord,
     AlertTally,
     DeliveryReport,
+    FeedAlert,
     Fingerprint,
     RawItem,
     Rejection,
@@ -175,6 +176,7 @@ class PipelineRun:
         self.es = SyncResult()
         self.alert_ids: list[int] = []
         self.delivery = DeliveryReport()
+        self.feed_alerts: list[FeedAlert] = []
 
     def reject(self, rejections: Sequence[Rejection]) -> None:
         """Record inputs refused before the shared stages (a missing path, a feed error)."""
@@ -219,9 +221,7 @@ class PipelineRun:
         with clock.stage("check-alerts", len(result.new_ids)):
             fired = alerts_task(config.store, config.alerts, self.run_id)
             self.alert_ids += [alert.id for alert in fired]
-        if not self.delivery.retrying:
-            with clock.stage("deliver-alerts", 0):
-                self.delivery.add(_deliver_with_retries(config.store, config.alerts))
+        self.deliver()
         if config.elasticsearch is not None and self.es.error is None:
             with clock.stage("index-elasticsearch", len(result.new_ids)):
                 self.es = index_task(config.store, config.elasticsearch, self.run_id)
@@ -232,6 +232,13 @@ class PipelineRun:
         self.known += len(result.known_ids)
         self.rejected.extend(batch_rejections)
         return result, batch_rejections
+
+    def deliver(self) -> None:
+        """Send what the outbox holds, unless a pass of this run left deliveries to retry
+        (the receiver is down: each batch would wait for it again)."""
+        if not self.delivery.retrying:
+            with self.clock.stage("deliver-alerts", 0):
+                self.delivery.add(_deliver_with_retries(self.config.store, self.config.alerts))
 
     def _alerts(self) -> tuple[list[AlertRecord], AlertTally]:
         """The run's first SUMMARY_ALERTS alerts, and all of them counted, read in chunks."""
@@ -264,6 +271,7 @@ class PipelineRun:
             delivery=self.delivery,
             feeds=feeds,
             unchanged=self.unchanged,
+            feed_alerts=self.feed_alerts,
         )
         self.store.finish_run(summary)
         return summary

@@ -18,6 +18,8 @@ from flows.events import emit_feed_failed, emit_feed_silent
 from flows.pipeline import PipelineRun, pipeline_run, prepare_items_task
 from flows.process_pool import start_fork_server
 from flows.runners import uses_processes
+from newsmon.alerts.feed_silence import check_silent_feeds
+from newsmon.alerts.rules import load_alert_rules
 from newsmon.compose import PipelineConfig, pipeline_config
 from newsmon.feed_schedule import due_feeds, newly_silent, next_poll
 from newsmon.records import FeedEntry, FeedPoll, FeedState, Rejection, RunSummary
@@ -116,6 +118,11 @@ def poll_feeds_flow(
                     len(pages.retry),
                 )
         _announce_silence(store, specs, datetime.now(UTC))
+        with run.clock.stage("check-feed-alerts", len(specs)):
+            rules = load_alert_rules(config.alerts.rules)
+            run.feed_alerts = check_silent_feeds(store, rules, config.alerts, specs, run.run_id)
+        if run.feed_alerts:
+            run.deliver()
         summary = run.finish(feeds=dict(outcome))
     if summary.status == "feeds-failed":
         failure = AllFeedsFailed(summary)

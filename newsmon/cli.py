@@ -26,6 +26,7 @@ from newsmon.records import (
     DeliveryState,
     DeliveryStatus,
     EventSummary,
+    FeedAlert,
     RunSummary,
 )
 from newsmon.settings import Settings, load_settings
@@ -111,7 +112,9 @@ def _alert_rules(settings: Settings) -> Any:
 
 
 def _delivery_words(delivery: DeliveryStatus) -> str:
-    what = f"{delivery.channel} {'' if delivery.kind == 'alert' else delivery.kind + ' '}"
+    # An alert's own message (about a story or a feed) needs no word for its kind.
+    plain = delivery.kind in ("alert", "feed-silent")
+    what = f"{delivery.channel} {'' if plain else delivery.kind + ' '}"
     if delivery.state == DeliveryState.SENT:
         return what + "sent" + (f" ({delivery.last_error})" if delivery.last_error else "")
     if delivery.state == DeliveryState.GIVEN_UP:
@@ -147,10 +150,24 @@ def describe_alert(alert: AlertRecord) -> str:
     return line
 
 
+def describe_feed_alert(alert: FeedAlert) -> str:
+    """One line: the rule, the silent feed, since when, and what became of its messages."""
+    if alert.deliveries:
+        fate = ", ".join(_delivery_words(d) for d in alert.deliveries)
+    else:
+        fate = "recorded only: no channel configured"
+    return (
+        f"alert {alert.rule}: feed {alert.feed} silent since"
+        f" {alert.quiet_since:%Y-%m-%d %H:%M} — {fate}"
+    )
+
+
 _SUMMARY_ALERT_LINES = 10
 
 
 def _print_alerts(summary: RunSummary) -> None:
+    for feed_alert in summary.feed_alerts:
+        click.echo(describe_feed_alert(feed_alert))
     shown = 0
     for rule, states in summary.alert_tally.by_rule.items():
         n = sum(states.values())
@@ -843,19 +860,36 @@ def _alert_json(alert: AlertRecord) -> dict[str, Any]:
             }
             for u in alert.updates
         ],
-        "deliveries": [
-            {
-                "channel": d.channel,
-                "kind": d.kind,
-                "target": d.target,
-                "state": str(d.state),
-                "attempts": d.attempts,
-                "last_error": d.last_error,
-                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
-                "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
-            }
-            for d in alert.deliveries
-        ],
+        "deliveries": [_delivery_json(d) for d in alert.deliveries],
+    }
+
+
+def _delivery_json(d: DeliveryStatus) -> dict[str, object]:
+    return {
+        "channel": d.channel,
+        "kind": d.kind,
+        "target": d.target,
+        "state": str(d.state),
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+        "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+    }
+
+
+def _feed_alert_json(alert: FeedAlert) -> dict[str, object]:
+    return {
+        "id": alert.id,
+        "kind": "feed-silent",
+        "rule": alert.rule,
+        "feed": alert.feed,
+        "url": alert.url,
+        "quiet_since": alert.quiet_since.isoformat(),
+        "matched_at": alert.matched_at.isoformat(),
+        "state": str(alert.state),
+        "last_status": alert.last_status,
+        "last_error": alert.last_error,
+        "deliveries": [_delivery_json(d) for d in alert.deliveries],
     }
 
 
@@ -883,10 +917,19 @@ def alerts(
     if ctx.invoked_subcommand is not None:
         return
     with _opened(_settings(db, config)) as store:
-        found = store.alerts(rule=rule, limit=limit, unsent=unsent)
+        found: list[AlertRecord | FeedAlert] = [
+            *store.alerts(rule=rule, limit=limit, unsent=unsent),
+            *store.feed_alerts(rule=rule, limit=limit, unsent=unsent),
+        ]
         counts = store.delivery_counts()
+    found = sorted(found, key=lambda a: a.matched_at, reverse=True)[:limit]
     for alert in found:
-        if as_json:
+        if isinstance(alert, FeedAlert):
+            if as_json:
+                click.echo(json.dumps(_feed_alert_json(alert), ensure_ascii=False))
+            else:
+                click.echo(f"{alert.matched_at:%Y-%m-%d %H:%M:%S}  {describe_feed_alert(alert)}")
+        elif as_json:
             click.echo(json.dumps(_alert_json(alert), ensure_ascii=False))
         else:
             click.echo(f"{alert.matched_at:%Y-%m-%d %H:%M:%S}  {describe_alert(alert)}")
@@ -947,12 +990,21 @@ def alerts_retry(db: str | None, config: Path | None, given_up: bool) -> None:
     sys.exit(EXIT_SOME_REJECTED if report.retrying or report.given_up else EXIT_OK)
 
 
+def _echo_channels(rule: Any, config: Any, problems: dict[str, str]) -> None:
+    from newsmon.alerts.channels import channel_targets
+
+    targets = {t.channel: t.target for t in channel_targets(rule, config)}
+    for name in rule.channels:
+        where = targets.get(name) or problems.get(name) or "no recipients"
+        click.echo(f"  {name}: {where}")
+
+
 @alerts.command("rules")
 @click.option("--config", type=click.Path(path_type=Path), help="TOML settings file.")
 def alerts_rules(config: Path | None) -> None:
     """Check the rules file and show each rule with entity names and where it sends."""
     from enrich.entities import tagger_for
-    from newsmon.alerts.channels import channel_problems, channel_targets
+    from newsmon.alerts.channels import channel_problems
     from newsmon.compose import alert_config
 
     settings = _settings(None, config)
@@ -973,6 +1025,12 @@ def alerts_rules(config: Path | None) -> None:
         for field in ("query", "lang"):
             if getattr(rule, field):
                 click.echo(f"  {field}: {getattr(rule, field)}")
+        if rule.feed_silent is not None:
+            watched = ", ".join(rule.feeds) or "every feed"
+            click.echo(f"  feed_silent: {rule.feed_silent:g} s ({watched})")
+            click.echo("  sends: once per silence of a feed")
+            _echo_channels(rule, alerts, problems)
+            continue
         mode = "daily digest" if rule.digest else f"each new {rule.per}"
         if rule.per == "event" and rule.updates == "digest":
             mode += (
@@ -989,10 +1047,7 @@ def alerts_rules(config: Path | None) -> None:
         if rule.throttle:
             mode += f", at most one per {rule.throttle:g} s"
         click.echo(f"  sends: {mode}")
-        targets = {t.channel: t.target for t in channel_targets(rule, alerts)}
-        for name in rule.channels:
-            where = targets.get(name) or problems.get(name) or "no recipients"
-            click.echo(f"  {name}: {where}")
+        _echo_channels(rule, alerts, problems)
     if unknown:
         click.echo(
             f"{unknown} entity ids are not in the gazetteer: those rules cannot match", err=True

@@ -320,6 +320,8 @@ class RunSummary:
     feeds: dict[str, int] | None = None
     # Drop-folder files skipped unread: read by an earlier run and unchanged since.
     unchanged: int = 0
+    # Feed-silence alerts this poll fired (feed_silent rules).
+    feed_alerts: list[FeedAlert] = field(default_factory=list)
 
     @property
     def feeds_failed(self) -> int:
@@ -491,13 +493,46 @@ class Delivery:
     key: str
     rule: str
     channel: str
-    kind: str  # "alert", "digest" or "update"
+    kind: str  # "alert", "digest", "update" or "feed-silent"
     target: str
     attempts: int
     digest_day: str | None
     article_ids: tuple[str, ...]
     replies_to: str | None = None
     head_id: str | None = None
+    feed_alert_id: int | None = None  # kind "feed-silent": the feed alert it tells of
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceMatch:
+    """A `feed_silent` rule that matched a feed: nothing new from it for longer than allowed.
+
+    A silence is the feed and the time it went quiet: it alerts once per rule until the
+    feed brings something new, when its next silence starts.
+    """
+
+    rule: str
+    feed: str
+    url: str
+    quiet_since: datetime
+    channels: tuple[ChannelTarget, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAlert:
+    """A recorded feed-silence alert, with the feed's last poll as the store knows it now."""
+
+    id: int
+    rule: str
+    feed: str
+    url: str
+    quiet_since: datetime
+    matched_at: datetime
+    state: AlertState
+    last_poll_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    deliveries: tuple[DeliveryStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,8 +553,8 @@ class StoryBrief:
 
 @dataclass(frozen=True, slots=True)
 class AlertMessage:
-    """One message to send: an alert about one story, a rule's digest of a day, or an
-    alerted event's later stories (an update, replying to the alert's message)."""
+    """One message to send: an alert about one story, a rule's digest of a day, an alerted
+    event's later stories (an update, replying to the alert's message), or a silent feed."""
 
     key: str
     rule: str
@@ -529,6 +564,7 @@ class AlertMessage:
     day: str | None = None
     replies_to: str | None = None
     head: StoryBrief | None = None  # an update's: the story its alert was about
+    feed: FeedAlert | None = None  # a feed-silence alert's feed (and no stories)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,17 +38,30 @@ class RetryPolicy:
 
 
 def build_message(store: Store, delivery: Delivery, rules: Mapping[str, AlertRule]) -> AlertMessage:
-    """The message a delivery sends, from the stories as stored now."""
+    """The message a delivery sends, from the stories (or the feed) as stored now."""
+    rule = rules.get(delivery.rule)
+    description = rule.description if rule else ""
+    if delivery.kind == "feed-silent":
+        feeds = store.feed_alerts_by_id([delivery.feed_alert_id or 0])
+        if not feeds:
+            raise DeliveryError("its feed alert is no longer in the store", permanent=True)
+        return AlertMessage(
+            key=delivery.key,
+            rule=delivery.rule,
+            description=description,
+            kind=delivery.kind,
+            stories=(),
+            feed=feeds[0],
+        )
     articles = store.articles_by_id(list(delivery.article_ids))
     if not articles:
         raise DeliveryError("its stories are no longer in the store", permanent=True)
     head = store.articles_by_id([delivery.head_id]) if delivery.head_id else []
     sources = store.sources_for([a.id for a in [*articles, *head]])
-    rule = rules.get(delivery.rule)
     return AlertMessage(
         key=delivery.key,
         rule=delivery.rule,
-        description=rule.description if rule else "",
+        description=description,
         kind=delivery.kind,
         stories=tuple(brief(a, sources[a.id]) for a in articles),
         day=delivery.digest_day,

@@ -69,8 +69,14 @@ class AlertRule(BaseModel):
     digest: Literal["daily"] | None = None
     channels: tuple[ChannelName, ...] = CHANNELS
     email_to: Names
+    # A feed rule instead of a story rule: alert once when a feed (of `feeds`, default all)
+    # has brought nothing new for this long, and again only after it has spoken since.
+    feed_silent: float | None = Field(default=None, gt=0)
+    feeds: Names
 
-    @field_validator("all_of", "any_of", "none_of", "lang", "email_to", "channels", mode="before")
+    @field_validator(
+        "all_of", "any_of", "none_of", "lang", "email_to", "channels", "feeds", mode="before"
+    )
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return _as_tuple(value)
@@ -87,7 +93,7 @@ class AlertRule(BaseModel):
             raise ValueError(f"new_story_only: false contradicts per: {data['per']}")
         return data
 
-    @field_validator("throttle", "updates_every", mode="before")
+    @field_validator("throttle", "updates_every", "feed_silent", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         """Seconds, or a number with a unit: 90s, 30m, 2h, 1d."""
@@ -95,6 +101,10 @@ class AlertRule(BaseModel):
 
     @model_validator(mode="after")
     def _has_condition(self) -> AlertRule:
+        if self.feed_silent is not None:
+            return self._feed_rule()
+        if self.feeds:
+            raise ValueError("feeds names the feeds a feed_silent rule watches: add feed_silent")
         if not (self.all_of or self.any_of or (self.query and self.query.strip())):
             raise ValueError("needs all_of, any_of or query: it would alert on every story")
         if self.query is not None and not query_groups(self.query):
@@ -107,6 +117,21 @@ class AlertRule(BaseModel):
             raise ValueError(
                 "updates: digest sends an event's later stories after its alert: it needs"
                 " per: event, without digest or breaking"
+            )
+        return self
+
+    def _feed_rule(self) -> AlertRule:
+        story_only = [
+            name
+            for name in ("all_of", "any_of", "none_of", "query", "lang", "breaking", "digest")
+            if getattr(self, name)
+        ]
+        story_only += ["per"] if self.per != "story" else []
+        story_only += ["updates"] if self.updates != "list" else []
+        story_only += ["throttle"] if self.throttle else []
+        if story_only:
+            raise ValueError(
+                f"feed_silent watches feeds, not stories: it cannot take {', '.join(story_only)}"
             )
         return self
 
@@ -166,6 +191,6 @@ def matches(rule: AlertRule, article: Article, terms: frozenset[str] | None = No
 
 
 def matching_rules(rules: Sequence[AlertRule], article: Article) -> list[AlertRule]:
-    """The rules an article matches, in file order."""
+    """The story rules an article matches, in file order."""
     terms = article_terms(article) if any(rule.query for rule in rules) else frozenset()
-    return [rule for rule in rules if matches(rule, article, terms)]
+    return [rule for rule in rules if rule.feed_silent is None and matches(rule, article, terms)]

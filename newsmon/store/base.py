@@ -20,6 +20,7 @@ from newsmon.records import (
     EventSource,
     EventState,
     EventSummary,
+    FeedAlert,
     FeedEntry,
     FeedPoll,
     FeedState,
@@ -30,6 +31,7 @@ from newsmon.records import (
     RuleMatch,
     RunSummary,
     SeenFile,
+    SilenceMatch,
     StoreResult,
     StoryCopies,
     StoryLink,
@@ -359,6 +361,30 @@ class FeedStore(Protocol):
         ...
 
 
+class FeedAlerts(Protocol):
+    """Feed silences that fired a `feed_silent` rule; their deliveries are in the outbox.
+
+    Concurrency: a silence (rule, feed, the time it went quiet) is recorded once, whoever
+    records it first; only that caller writes its deliveries.
+    """
+
+    def record_feed_alerts(
+        self, run_id: str | None, found: Sequence[SilenceMatch], now: datetime
+    ) -> list[FeedAlert]:
+        """Record each silence once per rule, with a delivery per channel; the new ones."""
+        ...
+
+    def feed_alerts_by_id(self, ids: Sequence[int]) -> list[FeedAlert]:
+        """Feed alerts with their deliveries, in the order asked for (unknown ids left out)."""
+        ...
+
+    def feed_alerts(
+        self, rule: str | None = None, limit: int = 50, unsent: bool = False
+    ) -> list[FeedAlert]:
+        """Feed alerts, newest first; unsent: only those with a delivery not sent."""
+        ...
+
+
 class SeenFiles(Protocol):
     """The drop folder's memory: what each file was (size, mtime, hash) when it was read.
 
@@ -376,7 +402,15 @@ class SeenFiles(Protocol):
 
 
 class Store(
-    RunLog, ArticleStore, EventStore, IndexOutbox, AlertOutbox, FeedStore, SeenFiles, Protocol
+    RunLog,
+    ArticleStore,
+    EventStore,
+    IndexOutbox,
+    AlertOutbox,
+    FeedStore,
+    FeedAlerts,
+    SeenFiles,
+    Protocol,
 ):
     """Every role over one backend and one connection."""
 

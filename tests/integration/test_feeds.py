@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import Site, free_port, http_site, newsmon, wait_for_events
+from peers import Site, free_port, http_site, newsmon, smtp_peer, wait_for_events, webhook_peer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -28,7 +28,7 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL
 
 from enrich.boilerplate import clean_text, load_rules
-from flows.events import FEED_FAILED, FEED_SILENT
+from flows.events import ALERT_SENT, FEED_FAILED, FEED_SILENT
 from flows.poll import poll_feeds_flow
 from newsmon.compose import open_store, pipeline_config
 from newsmon.settings import Settings
@@ -507,3 +507,56 @@ def test_a_feed_silent_past_its_limit_is_announced_once(tmp_path: Path, seeds: P
         assert event.payload["silent_for_seconds"] >= 2
         listed = newsmon("feeds", db=settings.db, env={"NEWSMON_FEEDS": str(feeds)})
         assert "SILENT" in listed.stdout
+
+
+def test_a_feed_silent_rule_mails_and_posts_once_per_silence(tmp_path: Path, seeds: Path) -> None:
+    rules = tmp_path / "alerts.yml"
+    rules.write_text(
+        "rules:\n  - name: dead-feeds\n    description: A feed stopped\n"
+        "    feed_silent: 2s\n    feeds: [quiet, gone]\n",
+        encoding="utf-8",
+    )
+    with http_site() as site, smtp_peer() as smtp, webhook_peer() as hook:
+        _newsroom(site, seeds)
+        feeds = _feed_file(tmp_path, site, {"quiet": "/ar/rss", "gone": "/gone", "rt": "/rss/"})
+        settings = _settings(
+            tmp_path,
+            site,
+            feeds,
+            alert_rules=rules,
+            webhook_url=hook.url,
+            **smtp.settings(None),
+        )
+        since = datetime.now(UTC)
+        first = poll_feeds_flow(pipeline_config(settings))
+        assert first.feed_alerts == [] and first.stored > 0  # nobody quiet for 2 s yet
+        time.sleep(2.2)
+        second = poll_feeds_flow(pipeline_config(settings), force=True)
+        # rt brought nothing new either, but the rule watches only quiet and gone.
+        assert sorted(a.feed for a in second.feed_alerts) == ["gone", "quiet"]
+        assert second.delivery is not None and second.delivery.sent == 4
+        third = poll_feeds_flow(pipeline_config(settings), force=True)
+        assert third.feed_alerts == []  # the same silences: nothing sent again
+        subjects = sorted(str(m["Subject"]) for m in smtp.messages)
+        assert len(subjects) == 2 and all("dead-feeds: feed " in s for s in subjects)
+        gone = next(m for m in smtp.messages if "feed gone " in str(m["Subject"]))
+        text = gone.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+        assert f"Feed: {site.url}/gone" in text and "Last error: " in text
+        bodies = sorted((r.json() for r in hook.received), key=lambda b: b["feed"]["name"])
+        assert [(b["type"], b["feed"]["name"]) for b in bodies] == [
+            ("newsmon.feed-silent", "gone"),
+            ("newsmon.feed-silent", "quiet"),
+        ]
+        assert bodies[0]["feed"]["last_status"] in ("failed", "refused")
+        assert bodies[1]["feed"]["silent_for_seconds"] >= 2
+        sent = wait_for_events(ALERT_SENT, since, lambda got: len(_feed_sent(got)) >= 4)
+        assert sorted(e.payload["feed"] for e in _feed_sent(sent)) == ["gone"] * 2 + ["quiet"] * 2
+        listed = newsmon("alerts", "--rule", "dead-feeds", db=settings.db)
+        assert listed.returncode == 0, listed.stderr
+        lines = listed.stdout.splitlines()
+        assert len(lines) == 2 and all("silent since" in line for line in lines)
+        assert all("email sent, webhook sent" in line for line in lines), lines
+
+
+def _feed_sent(events: list[Any]) -> list[Any]:
+    return [e for e in events if e.payload.get("kind") == "feed-silent"]

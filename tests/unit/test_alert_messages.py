@@ -5,13 +5,13 @@ from __future__ import annotations
 import email.policy
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 
 from connectors.alert_messages import render, subject, webhook_payload
 from connectors.email import email_message
 from connectors.webhook import sign, verify
-from newsmon.records import AlertMessage, StoryBrief
+from newsmon.records import AlertMessage, AlertState, FeedAlert, StoryBrief
 
 HEADLINE = "بوتين وشي يبحثان التعاون في اتصال هاتفي <عاجل>"
 
@@ -118,6 +118,44 @@ def test_webhook_body_carries_story_entities_sources_and_rule() -> None:
     assert story["sources"][1] == "seeds/001.txt"
     assert story["published_at"] == "2024-05-16T09:30:00+00:00"
     json.dumps(body)  # serialisable as is
+
+
+def test_a_silent_feed_alert_says_which_feed_since_when_and_its_last_error() -> None:
+    matched = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    feed = FeedAlert(
+        id=3,
+        rule="feed-silent",
+        feed="rt-arabic",
+        url="https://arabic.rt.example/rss/",
+        quiet_since=matched - timedelta(days=1, hours=2, minutes=5),
+        matched_at=matched,
+        state=AlertState.QUEUED,
+        last_poll_at=matched,
+        last_status="failed",
+        last_error="feed answered 403 <Forbidden>",
+    )
+    message = AlertMessage("f" * 32, "feed-silent", "dead feeds", "feed-silent", (), feed=feed)
+    mail = email_message(message, "alerts@newsmon.example.org", ["desk@x.org"])
+    parsed = BytesParser(policy=email.policy.default).parsebytes(bytes(mail))
+    assert str(parsed["Subject"]) == (
+        "[newsmon] feed-silent: feed rt-arabic silent since 2026-11-20 09:55 UTC"
+    )
+    text = parsed.get_body(("plain",)).get_content()
+    assert 'Feed "rt-arabic" has brought nothing new for 1 d 2 h.' in text
+    assert "Last error: feed answered 403 <Forbidden>" in text
+    html = parsed.get_body(("html",)).get_content()
+    assert '<html lang="en" dir="ltr">' in html and "403 &lt;Forbidden&gt;" in html
+    body = webhook_payload(message, matched)
+    assert body["type"] == "newsmon.feed-silent" and "story" not in body
+    assert body["feed"] == {
+        "name": "rt-arabic",
+        "url": "https://arabic.rt.example/rss/",
+        "quiet_since": "2026-11-20T09:55:00+00:00",
+        "silent_for_seconds": 93900,
+        "last_poll_at": "2026-11-21T12:00:00+00:00",
+        "last_status": "failed",
+        "last_error": "feed answered 403 <Forbidden>",
+    }
 
 
 def test_signature_verifies_and_rejects_tampering_and_replays() -> None:

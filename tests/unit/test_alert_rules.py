@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from connectors.feed_list import FeedSpec
 from newsmon.alerts.breaking import is_breaking, most_outlets_within, outlet
 from newsmon.alerts.check import AlertCheck
-from newsmon.alerts.rules import DEFAULT_RULES, AlertRule, load_alert_rules, matches
+from newsmon.alerts.feed_silence import silence_matches
+from newsmon.alerts.rules import (
+    DEFAULT_RULES,
+    AlertRule,
+    load_alert_rules,
+    matches,
+    matching_rules,
+)
+from newsmon.compose import alert_config
 from newsmon.records import (
     AlertRecord,
     AlertState,
@@ -21,8 +30,10 @@ from newsmon.records import (
     DeliveryStatus,
     EntityTag,
     EventSource,
+    FeedState,
     Mention,
 )
+from newsmon.settings import Settings
 from newsmon.yaml_model import ConfigFileError
 
 
@@ -44,6 +55,7 @@ def test_the_shipped_file_has_the_putin_xi_rule() -> None:
     assert putin_xi.new_story_only and putin_xi.digest is None
     assert putin_xi.channels == ("email", "webhook")
     assert rules["russia-china-daily"].digest == "daily"
+    assert rules["feed-silent"].feed_silent == 86400.0
 
 
 @pytest.mark.parametrize(
@@ -74,6 +86,23 @@ def test_the_shipped_file_has_the_putin_xi_rule() -> None:
             "rules:\n  - {name: x, all_of: Q1, per: event, updates: daily}\n",
             "rule 'x' updates: Input should be 'list' or 'digest'",
         ),
+        (
+            "rules:\n  - {name: x, feed_silent: 24h, all_of: Q1, throttle: 1h}\n",
+            "rule 'x': feed_silent watches feeds, not stories: it cannot take all_of, throttle",
+        ),
+        (
+            "rules:\n  - {name: x, feed_silent: 24h, digest: daily}\n",
+            "it cannot take digest",
+        ),
+        (
+            "rules:\n  - {name: x, feed_silent: 0}\n",
+            "rule 'x' feed_silent: Input should be greater",
+        ),
+        ("rules:\n  - {name: x, feed_silent: later}\n", "'later' is not a duration"),
+        (
+            "rules:\n  - {name: x, all_of: Q1, feeds: [rt]}\n",
+            "feeds names the feeds a feed_silent rule watches: add feed_silent",
+        ),
     ],
 )
 def test_bad_rules_name_the_file_rule_and_reason(tmp_path: Path, body: str, message: str) -> None:
@@ -82,6 +111,53 @@ def test_bad_rules_name_the_file_rule_and_reason(tmp_path: Path, body: str, mess
         load_alert_rules(path)
     assert str(error.value).startswith(str(path))
     assert message in str(error.value)
+
+
+def test_a_feed_rule_fires_on_feeds_quiet_past_its_limit_and_never_on_stories(
+    tmp_path: Path,
+) -> None:
+    path = _rules(
+        tmp_path,
+        "rules:\n  - {name: quiet, feed_silent: 24h, feeds: [rt, bbc], channels: webhook}\n"
+        "  - {name: any-feed, feed_silent: 2d}\n  - {name: story, all_of: Q1}\n",
+    )
+    quiet, any_feed, story = load_alert_rules(path)
+    assert (quiet.feed_silent, quiet.feeds, any_feed.feed_silent) == (
+        86400.0,
+        ("rt", "bbc"),
+        172800.0,
+    )
+    assert [r.name for r in matching_rules([quiet, any_feed, story], _article("t", ("Q1",)))] == [
+        "story"
+    ]
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    specs = [
+        FeedSpec(name=name, url=f"https://{name}.example/rss") for name in ("rt", "bbc", "cnn")
+    ]
+    states = {
+        # Spoke 25 h ago; never spoke since its first poll 3 days ago; spoke an hour ago.
+        "rt": FeedState(
+            "rt", "u", first_poll_at=now - timedelta(days=5), last_new_at=now - timedelta(hours=25)
+        ),
+        "bbc": FeedState("bbc", "u", first_poll_at=now - timedelta(days=3)),
+        "cnn": FeedState(
+            "cnn", "u", first_poll_at=now - timedelta(days=9), last_new_at=now - timedelta(hours=1)
+        ),
+    }  # a feed never polled (no state) is not silent: it has not been tried
+    config = alert_config(Settings(webhook_url="https://hooks.example/x"))
+    found = silence_matches(
+        [quiet, any_feed, story],
+        [*specs, FeedSpec(name="new", url="https://n.example/rss")],
+        states,
+        config,
+        now,
+    )
+    assert [(m.rule, m.feed, m.quiet_since) for m in found] == [
+        ("quiet", "rt", now - timedelta(hours=25)),
+        ("quiet", "bbc", now - timedelta(days=3)),
+        ("any-feed", "bbc", now - timedelta(days=3)),
+    ]
+    assert [t.channel for t in found[0].channels] == ["webhook"]
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ def test_band_keys_of_a_version_7_store_move_to_the_compact_tables(
 def test_deliveries_of_a_version_9_store_are_kept_when_update_messages_arrive(
     tmp_path: Path,
 ) -> None:
-    """Migration 0010 rebuilds deliveries (a new kind); rows, ids and links survive it."""
+    """Migrations 0010 and 0013 rebuild deliveries (new kinds); rows, ids and links survive."""
     path = tmp_path / "v9.db"
     migrations = Path(__file__).resolve().parents[2] / "newsmon" / "store" / "migrations"
     old = sqlite3.connect(path)
@@ -183,6 +183,7 @@ def test_deliveries_of_a_version_9_store_are_kept_when_update_messages_arrive(
     assert db.execute("SELECT key FROM deliveries").fetchall() == [("key-1",)]
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "deliveries_before_0010" not in tables and "delivery_updates" in tables
+    assert "deliveries_before_0013" not in tables and "feed_alerts" in tables
     db.execute(
         "INSERT INTO deliveries (key, rule, channel, kind, target, state, created_at,"
         " next_attempt_at) VALUES ('key-2', 'putin-xi', 'email', 'update', 'a@x.org',"

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from newsmon.store.postgres.database import PostgresDatabase
 from newsmon.store.sql.alert_outbox import AlertOutboxTables
 from newsmon.store.sql.articles import ArticleTables
+from newsmon.store.sql.feed_alerts import FeedAlertTables
 from newsmon.store.sql.feeds import FeedTables
 from newsmon.store.sql.index_outbox import IndexOutboxTables
 from newsmon.store.sql.runs import RunLogTables
@@ -22,6 +23,7 @@ class PostgresStore(
     RunLogTables,
     ArticleTables,
     IndexOutboxTables,
+    FeedAlertTables,
     AlertOutboxTables,
     FeedTables,
     SeenFileTables,

@@ -207,13 +207,14 @@ class AlertOutboxTables(SQLTables):
         day: str | None,
         at: str,
         alert_ids: Sequence[int],
+        feed_alert_id: int | None = None,
     ) -> int:
         delivery_id = int(
             self._db.execute(
                 "INSERT INTO deliveries (key, rule, channel, kind, target, digest_day, state,"
-                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
-                " RETURNING id",
-                (key, rule, target.channel, kind, target.target, day, at, at),
+                " created_at, next_attempt_at, feed_alert_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
+                (key, rule, target.channel, kind, target.target, day, at, at, feed_alert_id),
             ).fetchone()[0]
         )
         self._db.executemany(
@@ -351,6 +352,7 @@ class AlertOutboxTables(SQLTables):
                     article_ids=tuple(articles),
                     replies_to=replies_to,
                     head_id=head,
+                    feed_alert_id=row["feed_alert_id"],
                 )
             )
         return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from newsmon.store.sql.alert_outbox import AlertOutboxTables
 from newsmon.store.sql.articles import LAYOUT_KEY, ArticleTables
+from newsmon.store.sql.feed_alerts import FeedAlertTables
 from newsmon.store.sql.feeds import FeedTables
 from newsmon.store.sql.index_outbox import IndexOutboxTables
 from newsmon.store.sql.runs import RunLogTables
@@ -20,6 +21,7 @@ class SQLiteStore(
     RunLogTables,
     ArticleTables,
     IndexOutboxTables,
+    FeedAlertTables,
     AlertOutboxTables,
     FeedTables,
     SeenFileTables,
