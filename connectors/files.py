@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from connectors.json_records import parse_records
@@ -61,6 +62,12 @@ def _refusal(file: Path, folder: Path, root: Path, follow_symlinks: bool) -> str
     return None
 
 
+def _unlisted(rejections: list[Rejection], error: OSError) -> None:
+    why = "permission denied" if isinstance(error, PermissionError) else error.strerror
+    folder = display_path(str(error.filename))
+    rejections.append(Rejection(folder, "discover", f"cannot list folder: {why or error}"))
+
+
 def discover(
     paths: Sequence[str | Path], follow_symlinks: bool = False, skip: Sequence[str | Path] = ()
 ) -> StageOutput[str]:
@@ -79,7 +86,9 @@ def discover(
         found: list[Path] = []
         if path.is_dir():
             resolved = path.resolve()
-            for root, dirs, files in os.walk(path):
+            # A folder it may not list would otherwise be left out without a word.
+            unlisted = partial(_unlisted, out.rejections)
+            for root, dirs, files in os.walk(path, onerror=unlisted):
                 # Hidden folders (.git, .cache) never hold news.
                 dirs[:] = sorted(
                     d

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import ctypes
 import json
 import os
 import random
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -168,3 +171,47 @@ def test_a_thousand_malformed_inputs_are_stored_or_refused_never_crash(tmp_path:
     assert by_stage["discover"] == 4
     print(f"1,005 inputs: {stored} stories stored, {len(rejections)} refused, by stage {by_stage}")
     assert stored > 0
+
+
+def _without_root_file_access() -> None:
+    """In the child, before exec: give up root's right to read any file, so that file modes
+    apply (the suite runs as root in CI, where chmod 000 would block nothing)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def test_unreadable_files_and_folders_are_refused_by_name_and_the_rest_stored(
+    tmp_path: Path, seeds: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "locked-folder").mkdir(parents=True)
+    for seed in sorted(seeds.glob("*.txt"))[:2]:
+        (inbox / seed.name).write_bytes(seed.read_bytes())
+    (inbox / "locked-folder" / "inside.txt").write_text(ARABIC, encoding="utf-8")
+    (inbox / "locked.txt").write_text(ARABIC + " مقفل", encoding="utf-8")
+    (inbox / "locked.txt").chmod(0)
+    (inbox / "locked-folder").chmod(0)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "newsmon", "run", str(inbox)],
+            env={**os.environ, "NEWSMON_DB": str(tmp_path / "store.db")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=_without_root_file_access if os.geteuid() == 0 else None,
+        )
+    finally:
+        (inbox / "locked-folder").chmod(0o755)
+    assert done.returncode == 1, done.stderr
+    assert "2 stored" in done.stdout and "2 rejected" in done.stdout, done.stdout
+    assert "rejected: inbox/locked.txt: permission denied" in done.stderr.replace(
+        str(tmp_path) + "/", ""
+    ), done.stderr
+    assert "rejected: inbox/locked-folder: cannot list folder: permission denied" in (
+        done.stderr.replace(str(tmp_path) + "/", "")
+    ), done.stderr
