@@ -128,6 +128,9 @@ def parse_records(path: str, data: bytes) -> StageOutput[RawItem]:
                 entries.append((where, load_json(line)))
             except RejectedInput as exc:
                 out.rejections.append(Rejection(where, "load", str(exc)))
+    if not entries and not out.rejections:
+        # `[]`, or only a byte-order mark or blank lines: nothing was stored, so say so.
+        raise RejectedInput("no records in the file")
     for where, obj in entries:
         try:
             out.items.append(_to_item(where, obj))

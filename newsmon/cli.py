@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -38,6 +38,33 @@ EXIT_FAILED = 2
 
 # Warnings (a delivery given up, a feed failing) go to standard error in this form.
 LOG_FORMAT = "%(name)s: %(message)s"
+
+
+class _LogFormatter(logging.Formatter):
+    """LOG_FORMAT, without the tracebacks client libraries attach to warnings.
+
+    elastic_transport logs each retry after a dropped connection as a warning with its
+    whole traceback (some 60 lines); newsmon's own error line already says what failed.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line, plus its traceback only for newsmon's own and errors."""
+        if (
+            record.exc_info
+            and record.levelno < logging.ERROR
+            and not record.name.startswith("newsmon")
+        ):
+            # A copy: the record is shared with other handlers, which may want the traceback.
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return super().format(record)
+
+
+def log_handler(stream: IO[str] | None = None) -> logging.Handler:
+    """The handler `newsmon` logs to standard error (or `stream`) with."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_LogFormatter(LOG_FORMAT))
+    return handler
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -1065,7 +1092,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.WARNING, handlers=[log_handler()])
     # Prefect's flow engine handles SIGTERM as a crash, then sends it again to the handler
     # it found. The default one would kill the process on the spot, skipping exit handlers:
     # Prefect's temporary API server (a child process) was left running after every

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_figures import FIGURES, FaultFigures
 from pg_server import PostgresServer, running_postgres
 
 # Before any test imports prefect: no telemetry, and a throwaway Prefect home.
@@ -23,6 +24,20 @@ os.environ.pop("NEWSMON_ELASTICSEARCH_URL", None)
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def fault_figures() -> FaultFigures:
+    """Where a fault test records its figures (printed at the end of the run)."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the fault suite's figures, when fault tests ran."""
+    if FIGURES.rows:
+        terminalreporter.section("fault suite figures")
+        for line in FIGURES.table():
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture

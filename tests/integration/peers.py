@@ -8,6 +8,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -15,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -54,13 +55,12 @@ def newsmon(
     """
     from click.testing import CliRunner
 
-    from newsmon.cli import LOG_FORMAT, cli
+    from newsmon.cli import cli, log_handler
 
     variables: dict[str, str | None] = {"NEWSMON_DB": str(db), **(env or {})}
     # Log records reach standard error as `main()` sets them up for a real process.
     logged = io.StringIO()
-    handler = logging.StreamHandler(logged)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler = log_handler(logged)
     handler.setLevel(logging.WARNING)
     logging.getLogger().addHandler(handler)
     before = Path.cwd()
@@ -443,3 +443,78 @@ def wait_for_events(
             break
         time.sleep(0.3)
     return events
+
+
+_BULK_REQUEST = re.compile(rb"(?:POST|PUT) /\S*_bulk")
+
+
+@dataclass
+class TcpCut:
+    """A loopback TCP proxy in front of a server that goes away after `bulks_allowed` bulk
+    requests (the next one is never forwarded) and comes back on the same port when told.
+
+    It stands in for a server stopped mid-work whatever the server is (a real cluster or the
+    emulator): the client sees connections reset, then nothing listening.
+    """
+
+    target: tuple[str, int]
+    bulks_allowed: int
+    port: int = 0
+    bulks: int = 0
+    cut: threading.Event = field(default_factory=threading.Event)
+    _listener: socket.socket | None = None
+    _open: list[socket.socket] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def listen(self) -> None:
+        """Accept connections on the proxy's port (again, after a cut)."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self.cut.clear()
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed by a cut
+            upstream = socket.create_connection(self.target)
+            self._open += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, requests: bool) -> None:
+        try:
+            while chunk := source.recv(65536):
+                if requests and _BULK_REQUEST.search(chunk):
+                    self.bulks += 1
+                    if self.bulks > self.bulks_allowed:
+                        self.stop()
+                        return
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with suppress(OSError):
+                    end.close()
+
+    def stop(self) -> None:
+        """Go away: reset every connection and stop listening."""
+        self.cut.set()
+        if self._listener is not None:
+            with suppress(OSError):
+                self._listener.close()
+        for end in self._open:
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+        self._open.clear()

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from fault_figures import FaultFigures
 from peers import (
     SmtpPeer,
+    WebhookPeer,
     free_port,
     newsmon,
     self_signed_cert,
@@ -358,7 +360,7 @@ def test_a_breaking_rule_fires_once_when_the_third_outlet_reports_the_event(
 
 
 def test_faults_then_recovery_every_alert_arrives_once(
-    seeds: Path, tmp_path: Path, tls: tuple[Path, Path]
+    seeds: Path, tmp_path: Path, tls: tuple[Path, Path], fault_figures: FaultFigures
 ) -> None:
     with smtp_peer("ssl", tls) as smtp, webhook_peer() as hook:
         smtp.refuse = ["451 4.3.0 Mailbox busy, try again later"] * 2
@@ -378,6 +380,9 @@ def test_faults_then_recovery_every_alert_arrives_once(
             store.close()
         assert {d.channel for d in retried} == {"email", "webhook"}
 
+        errors = "\n".join(summary.delivery.errors if summary.delivery else [])
+        case = "SMTP 451 twice, webhook 500/timeout/503, same run"
+        _record_messages(fault_figures, case, 5, smtp, hook, errors)
         # Email: the two refused attempts were retried; five messages, none twice.
         assert len(smtp.messages) == 5
         assert len({m["Message-ID"] for m in smtp.messages}) == 5
@@ -390,7 +395,9 @@ def test_faults_then_recovery_every_alert_arrives_once(
             _verify_as_receiver(received)
 
 
-def test_receivers_down_for_a_whole_run_then_retry(seeds: Path, tmp_path: Path) -> None:
+def test_receivers_down_for_a_whole_run_then_retry(
+    seeds: Path, tmp_path: Path, fault_figures: FaultFigures
+) -> None:
     smtp_port, hook_port = free_port(), free_port()
     settings = _settings(
         tmp_path,
@@ -421,6 +428,8 @@ def test_receivers_down_for_a_whole_run_then_retry(seeds: Path, tmp_path: Path) 
         retried = newsmon("alerts", "retry", db=settings.db, env=_env(settings))
         assert retried.returncode == 0, retried.stderr
         assert "sent 10, to retry 0, given up 0" in retried.stdout
+        case = "SMTP and webhook down a whole run, then up"
+        _record_messages(fault_figures, case, 5, smtp, hook, run.stderr + retried.stderr)
         assert len(smtp.messages) == 5
         assert len(Counter(hook.accepted_keys())) == 5 == len(hook.received)
 
@@ -428,6 +437,28 @@ def test_receivers_down_for_a_whole_run_then_retry(seeds: Path, tmp_path: Path) 
         assert again.returncode == 0 and "sent 0" in again.stdout
         rerun = ingest_files([str(seeds)], pipeline_config(settings))
         assert rerun.alerts == [] and (len(smtp.messages), len(hook.received)) == (5, 5)
+
+
+def _record_messages(
+    figures: FaultFigures,
+    case: str,
+    alerts: int,
+    smtp: SmtpPeer,
+    hook: WebhookPeer,
+    errors: str,
+) -> None:
+    """Per channel, the alerts' messages that never arrived, and those that arrived twice
+    under different keys (a receiver dropping repeats by idempotency key keeps those); an
+    internal error or a traceback in what the run said (`errors`) is a crash."""
+    mails = len({m["Message-ID"] for m in smtp.messages})
+    keys = len(set(hook.accepted_keys()))
+    figures.record(
+        case,
+        tried=2 * alerts,
+        lost=max(alerts - mails, 0) + max(alerts - keys, 0),
+        doubled=max(mails - alerts, 0) + max(keys - alerts, 0),
+        crashes=int("internal error" in errors or "Traceback" in errors),
+    )
 
 
 def _pending_webhooks(seeds: Path, tmp_path: Path, **extra: Any) -> Settings:

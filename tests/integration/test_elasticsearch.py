@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from peers import ElasticsearchTarget, newsmon
+from fault_figures import FaultFigures
+from peers import ElasticsearchTarget, TcpCut, newsmon
 
 from connectors.elasticsearch import ElasticsearchSink
 from newsmon.compose import es_config
@@ -103,7 +104,11 @@ def test_a_run_indexes_each_story_once_with_its_entities(
 
 
 def test_nothing_is_lost_while_elasticsearch_is_down(
-    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path, store_location: str
+    elasticsearch: ElasticsearchTarget,
+    tmp_path: Path,
+    seeds: Path,
+    store_location: str,
+    fault_figures: FaultFigures,
 ) -> None:
     db = store_location
     down = {
@@ -130,7 +135,16 @@ def test_nothing_is_lost_while_elasticsearch_is_down(
     )
     sink = _sink(elasticsearch, tmp_path)
     sink.refresh()
-    assert sink.count() == 5
+    in_index = sink.count()
+    backend = "PostgreSQL" if db.startswith("postgresql") else "SQLite"
+    fault_figures.record(
+        f"Elasticsearch down for a run, then sync ({backend})",
+        tried=5,
+        lost=max(5 - in_index, 0),
+        doubled=max(in_index - 5, 0),
+        crashes=int("Traceback" in run.stderr + failed_sync.stderr + synced.stderr),
+    )
+    assert in_index == 5
 
 
 def test_one_malformed_document_is_recorded_and_the_rest_indexed(
@@ -219,3 +233,54 @@ def test_arabic_analysis_matches_inflected_and_unnormalised_forms(
 
     assert hits("text", "الرؤساء") >= 1  # stemmed: plural finds رئيس/الرئيس
     assert hits("text.norm", "اوكرانيا") == hits("text.norm", "أوكرانيا") >= 1  # hamza folded
+
+
+def test_elasticsearch_stopped_mid_sync_then_back_gets_every_story_once(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, fixtures: Path, fault_figures: FaultFigures
+) -> None:
+    db = tmp_path / "store.db"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(fixtures / "dedup" / "devset.ndjson", inbox / "devset.ndjson")
+    stored = newsmon("run", str(inbox), db=db)  # no Elasticsearch yet: all pending
+    assert stored.returncode == 0, stored.stderr
+    total = int(newsmon("es", "status", db=db).stdout.split()[1].removeprefix("pending="))
+    assert total > 100
+
+    host, port = elasticsearch.url.removeprefix("http://").rsplit(":", 1)
+    proxy = TcpCut((host, int(port)), bulks_allowed=3)
+    proxy.listen()
+    env = {
+        **elasticsearch.env(),
+        "NEWSMON_ELASTICSEARCH_URL": proxy.url,
+        "NEWSMON_ES_BATCH_SIZE": "10",
+        "NEWSMON_ES_CONCURRENCY": "1",
+        "NEWSMON_ES_MAX_RETRIES": "1",
+        "NEWSMON_ES_TIMEOUT": "5",
+    }
+    cut = newsmon("es", "sync", db=db, env=env)
+    assert proxy.cut.is_set() and cut.returncode == 2, cut.stdout + cut.stderr
+    status = newsmon("es", "status", db=db).stdout.split()
+    indexed_before = int(status[0].removeprefix("indexed="))
+    assert 0 < indexed_before < total, status
+
+    proxy.bulks_allowed = 10**6
+    proxy.listen()  # back, on the same port
+    back = newsmon("es", "sync", db=db, env=env)
+    assert back.returncode == 0, back.stderr
+    sink = _sink(elasticsearch, tmp_path)
+    sink.refresh()
+    in_index = sink.count()
+    fault_figures.record(
+        "Elasticsearch stopped mid-sync, then back",
+        tried=total,
+        lost=max(total - in_index, 0),
+        doubled=max(in_index - total, 0),
+        crashes=int("Traceback" in cut.stderr + back.stderr),
+    )
+    assert newsmon("es", "status", db=db).stdout.split() == [
+        f"indexed={total}",
+        "pending=0",
+        "rejected=0",
+    ]
+    assert in_index == total  # document ids are article ids: a resent story replaces itself

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from peers import newsmon_process
+from fault_figures import FaultFigures
+from peers import CliResult, newsmon_process
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,10 @@ def _inputs(folder: Path, fixtures: Path, seeds: Path) -> int:
     return len(lines) + 5
 
 
-def _outcome(db: Path) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]], int]:
+Outcome = tuple[set[tuple[str, ...]], set[tuple[str, ...]], int]
+
+
+def _outcome(db: Path) -> Outcome:
     """Every article with its story and event, every alert, and what still waits to be checked."""
     with sqlite3.connect(db) as conn:
         articles = {
@@ -54,7 +58,7 @@ def _stored(db: Path) -> int:
 
 
 def test_a_run_killed_mid_way_and_run_again_stores_and_alerts_exactly_once(
-    fixtures: Path, seeds: Path, tmp_path: Path
+    fixtures: Path, seeds: Path, tmp_path: Path, fault_figures: FaultFigures
 ) -> None:
     inbox = tmp_path / "inbox"
     _inputs(inbox, fixtures, seeds)
@@ -86,6 +90,7 @@ def test_a_run_killed_mid_way_and_run_again_stores_and_alerts_exactly_once(
         assert 0 < at_kill < total, f"{name}: killed with {at_kill} of {total} stored"
 
         again = newsmon_process("run", str(inbox), db=killed_db, env=env)
+        _record(fault_figures, f"newsmon run SIGKILLed ({name}), rerun", clean, killed_db, again)
         assert again.returncode == 0, again.stderr
         assert f", {total - at_kill} stored," in again.stdout  # the rest, none twice
         assert _outcome(killed_db) == clean, name  # the same stories, copies, events, alerts
@@ -121,8 +126,22 @@ def test_a_run_killed_mid_way_and_run_again_stores_and_alerts_exactly_once(
     at_term = _stored(termed_db)
     assert 0 < at_term < total
     again = newsmon_process("run", str(inbox), db=termed_db, env=env)
+    _record(fault_figures, "newsmon run SIGTERMed, rerun", clean, termed_db, again)
     assert again.returncode == 0, again.stderr
     assert _outcome(termed_db) == clean
+
+
+def _record(figures: FaultFigures, case: str, clean: Outcome, db: Path, rerun: CliResult) -> None:
+    """Articles (with their links) and alerts the rerun store lacks or has beyond the clean
+    run's; a rerun that failed or printed a traceback is a crash."""
+    articles, alerts, waiting = _outcome(db)
+    figures.record(
+        case,
+        tried=len(clean[0]) + len(clean[1]),
+        lost=len(clean[0] - articles) + len(clean[1] - alerts) + waiting,
+        doubled=len(articles - clean[0]) + len(alerts - clean[1]),
+        crashes=int(rerun.returncode != 0 or "Traceback" in rerun.stderr),
+    )
 
 
 def _group_alive(pgid: int) -> bool:

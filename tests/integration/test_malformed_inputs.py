@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fault_figures import FaultFigures
 
-from connectors.files import discover
+from connectors.files import discover, display_path
 from enrich.dedup import store_stories
 from newsmon.compose import StoreConfig, pipeline_config
 from newsmon.prepare import prepare_files
@@ -130,7 +131,9 @@ GENERATORS: list[Callable[[random.Random], tuple[str, bytes]]] = [
 ]
 
 
-def test_a_thousand_malformed_inputs_are_stored_or_refused_never_crash(tmp_path: Path) -> None:
+def test_a_thousand_malformed_inputs_are_stored_or_refused_never_crash(
+    tmp_path: Path, fault_figures: FaultFigures
+) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     rng = random.Random(19)
@@ -150,10 +153,14 @@ def test_a_thousand_malformed_inputs_are_stored_or_refused_never_crash(tmp_path:
     found = discover([inbox])
     rejections = list(found.rejections)
     stored = 0
+    refused = {r.source for r in rejections}
+    read: set[str] = set()  # the sources of every article made
     try:
         for batch in batched(found.items, 200):
             prepared = prepare_files(batch, config.prepare)
             rejections += prepared.rejections
+            refused |= {r.source for r in prepared.rejections}
+            read |= {f.article.source for f in prepared.fingerprints}
             run_id = store.begin_run(["malformed"])
             stored += len(
                 store_stories(
@@ -164,6 +171,18 @@ def test_a_thousand_malformed_inputs_are_stored_or_refused_never_crash(tmp_path:
         store.close()
 
     crashes = [(r.source, r.stage, r.reason) for r in rejections if "internal error" in r.reason]
+    inputs = sorted(display_path(name) for name in os.listdir(os.fsencode(inbox)))
+    named = read | refused
+    unaccounted = [name for name in inputs if not any(name in source for source in named)]
+    fault_figures.record(
+        "malformed inputs (one process, every stage)",
+        tried=len(inputs),
+        lost=len(unaccounted),  # neither an article nor a refusal names the file
+        doubled=len(read & refused),  # made an article and was refused as well
+        crashes=len(crashes),
+    )
+    assert unaccounted == [], unaccounted[:10]  # each file read or refused by name
+    assert read & refused == set()
     assert crashes == []
     assert all(r.reason.strip() for r in rejections)
     by_stage = Counter(r.stage for r in rejections)

@@ -122,6 +122,19 @@ def test_json_beyond_the_limits_is_rejected_and_the_batch_goes_on(tmp_path: Path
     assert [i.source for i in out.items] == [f"{lines}:1", f"{lines}:3", str(good)]
 
 
+def test_a_record_file_without_records_is_refused_not_passed_over(tmp_path: Path) -> None:
+    empty_list = tmp_path / "empty.json"
+    empty_list.write_text("[]", encoding="utf-8")
+    bom_only = tmp_path / "bom.ndjson"
+    bom_only.write_bytes(b"\xef\xbb\xbf\n\n")
+    out = load_files([str(empty_list), str(bom_only)], max_bytes=1_000)
+    assert out.items == []
+    assert {r.source: r.reason for r in out.rejections} == {
+        str(empty_list): "no records in the file",
+        str(bom_only): "no records in the file",
+    }
+
+
 def test_a_named_pipe_is_refused_by_name_and_never_waited_on(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text("خبر", encoding="utf-8")
     os.mkfifo(tmp_path / "pipe.txt")  # opening it to read would block until a writer came
