@@ -52,9 +52,7 @@ def next_poll(
 
 def quiet_since(state: FeedState | None) -> datetime | None:
     """Since when the feed has brought nothing new (its first poll, if it never did)."""
-    if state is None or state.first_poll_at is None:
-        return None
-    return state.last_new_at or state.first_poll_at
+    return state.quiet_since if state is not None else None
 
 
 def is_silent(spec: FeedSpec, state: FeedState | None, now: datetime) -> bool:

@@ -624,6 +624,11 @@ class FeedState:
     # When its current silence was announced (`newsmon.feed.silent`), if it was.
     silent_noted_at: datetime | None = None
 
+    @property
+    def quiet_since(self) -> datetime | None:
+        """Since when the feed has brought nothing new (its first poll, if it never did)."""
+        return self.last_new_at or self.first_poll_at
+
 
 @dataclass(frozen=True, slots=True)
 class SeenFile:

@@ -10,7 +10,6 @@ from connectors.feed_list import FeedSpec
 from newsmon.alerts.channels import channel_targets
 from newsmon.alerts.config import AlertConfig
 from newsmon.alerts.rules import AlertRule
-from newsmon.feed_schedule import quiet_since
 from newsmon.records import FeedAlert, FeedState, SilenceMatch
 from newsmon.store.base import FeedAlerts
 
@@ -40,7 +39,8 @@ def silence_matches(
         for spec in specs:
             if rule.feeds and spec.name not in rule.feeds:
                 continue
-            since = quiet_since(states.get(spec.name))
+            state = states.get(spec.name)
+            since = state.quiet_since if state is not None else None
             if since is None or (now - since).total_seconds() <= rule.feed_silent:
                 continue
             found.append(SilenceMatch(rule.name, spec.name, str(spec.url), since, targets))
