@@ -49,3 +49,6 @@ CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
 -- pg: ALTER TABLE deliveries ADD CONSTRAINT deliveries_kind_check
 -- pg:     CHECK (kind IN ('alert', 'digest', 'update', 'feed-silent'));
 -- pg: ALTER TABLE deliveries ADD COLUMN feed_alert_id BIGINT REFERENCES feed_alerts (id);
+-- A feed alert's deliveries are looked up by it (listing, building each message); without
+-- this every lookup would scan all deliveries, story alerts' included.
+CREATE INDEX deliveries_feed_alert ON deliveries (feed_alert_id) WHERE feed_alert_id IS NOT NULL;

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from newsmon.ids import delivery_key
-from newsmon.records import AlertState, FeedAlert, SilenceMatch
+from newsmon.records import AlertState, DeliveryStatus, FeedAlert, SilenceMatch
 from newsmon.store.sql.alert_outbox import AlertOutboxTables, _delivery_status
 from newsmon.store.sql.tables import Row, _dt, _ts
 
@@ -69,7 +69,7 @@ class FeedAlertTables(AlertOutboxTables):
             int(row["id"]): _feed_alert(row)
             for row in self._rows_in(_SELECT + " WHERE fa.id IN ({marks})", ids)
         }
-        deliveries: dict[int, list[Any]] = {}
+        deliveries: dict[int, list[DeliveryStatus]] = {}
         for row in self._rows_in(
             "SELECT * FROM deliveries WHERE feed_alert_id IN ({marks}) ORDER BY id", ids
         ):
