@@ -18,7 +18,7 @@ from newsmon.compose import PipelineConfig, pipeline_config
 from newsmon.progress import RunProgress
 from newsmon.records import Rejection, RunSummary, SeenFile, StageOutput
 from newsmon.settings import load_settings
-from newsmon.stages import batched
+from newsmon.stages import balanced_batch_size, batched
 
 # Plain logger: the CLI shows it on the console, Prefect forwards it to its API
 # (PREFECT_LOGGING_EXTRA_LOGGERS=newsmon), so no Prefect import is needed to read progress.
@@ -81,7 +81,9 @@ def ingest_files(
                 split = split_seen(files, run.store.seen_files)
                 run.store.remember_files(split.restamped)
             files, run.unchanged = split.to_read, split.unchanged
-        batches = list(batched(files, config.batch_size))
+        workers = config.task_runner.worker_count()
+        size = balanced_batch_size(len(files), config.batch_size, workers)
+        batches = list(batched(files, size))
         stamps: deque[Stamped] = deque()
 
         def jobs() -> Iterator[dict[str, Any]]:

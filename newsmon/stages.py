@@ -50,6 +50,27 @@ def batched(items: Iterable[In], size: int) -> Iterator[list[In]]:
         yield batch
 
 
+# Batches per worker a run over more than one batch is cut into: the slowest batch then
+# holds up the others' end by a fraction of the run, not half of it.
+BATCHES_PER_WORKER = 4
+# Balancing never cuts below this: each batch costs a task run and a store transaction.
+MIN_BALANCED_BATCH = 50
+
+
+def balanced_batch_size(items: int, most: int, workers: int) -> int:
+    """Batch size for `items` inputs: at most `most`; above one batch, small enough that
+    each of `workers` gets several.
+
+    With a ceiling of 500, 600 files made a batch of 500 and one of 100: one worker
+    prepared most of the run alone while the other sat idle. Up to `most` items stay one
+    batch, which needs no worker process at all.
+    """
+    if items <= most:
+        return most
+    batches = max(-(-items // most), BATCHES_PER_WORKER * max(1, workers))
+    return min(most, max(MIN_BALANCED_BATCH, -(-items // batches)))
+
+
 class Clock:
     """Time and item counts per stage, summed over batches (and over workers)."""
 
