@@ -275,6 +275,7 @@ def _move_to_option(fn: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsmon", message="newsmon %(version)s")
 def cli() -> None:
     """newsmon: ingest news, clean and store it, search and export it.
 
@@ -404,6 +405,8 @@ def feeds(db: str | None, config: Path | None, as_json: bool) -> None:
     with _opened(settings) as store:
         states = store.feed_states()
     now = datetime.now(UTC)
+    if not specs and not as_json:
+        click.echo(f"no feeds in the feed list ({settings.feeds or 'the packaged one'})", err=True)
     for spec in specs:
         state = states.get(spec.name)
         silent = is_silent(spec, state, now)
@@ -508,10 +511,14 @@ def serve(
 @_store_options
 def export(db: str | None, config: Path | None) -> None:
     """Print every stored story as NDJSON (one JSON object per line), oldest first."""
+    exported = 0
     with _opened(_settings(db, config)) as store:
         for article in store.iter_articles():
             record = article_json(article, store.sources_of(article.id))
             click.echo(json.dumps(record, ensure_ascii=False))
+            exported += 1
+    if not exported:
+        click.echo("no stories stored", err=True)
 
 
 @cli.command()
@@ -560,13 +567,23 @@ def search(
 @_store_options
 @click.option("--run", "run_id", help="Run id (default: the last run).")
 @click.option("--all", "all_runs", is_flag=True, help="Rejections of every run.")
-def rejected(db: str | None, config: Path | None, run_id: str | None, all_runs: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per rejection.")
+def rejected(
+    db: str | None, config: Path | None, run_id: str | None, all_runs: bool, as_json: bool
+) -> None:
     """List inputs that were rejected, with the stage and reason."""
     with _opened(_settings(db, config)) as store:
         wanted = None if all_runs else (run_id or store.last_run_id())
         records = store.rejections(wanted) if (wanted or all_runs) else []
     for r in records:
-        click.echo(f"{r.run_id}\t{r.stage}\t{r.source}\t{r.reason}")
+        if as_json:
+            record = {**dataclasses.asdict(r), "at": r.at.isoformat()}
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            click.echo(f"{r.run_id}\t{r.stage}\t{r.source}\t{r.reason}")
+    if not records and not as_json:
+        where = "in any run" if all_runs else f"in run {wanted}" if wanted else "(no run yet)"
+        click.echo(f"no rejections {where}", err=True)
 
 
 @cli.command()
@@ -604,6 +621,8 @@ def stories(
                 else f"{copy.similarity:.2f} ~ {copy.duplicate_of}"
             )
             click.echo(f"    {copy.id}  {mark}  {copy.source}")
+    if not found and not as_json:
+        click.echo(f"no stories with {min_copies} or more copies", err=True)
 
 
 @cli.group()
@@ -860,11 +879,15 @@ def es_reindex(db: str | None, config: Path | None) -> None:
 
 @es.command("status")
 @_store_options
-def es_status(db: str | None, config: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="The counts as one JSON object.")
+def es_status(db: str | None, config: Path | None, as_json: bool) -> None:
     """Stories indexed, refused and pending according to the store."""
     with _opened(_settings(db, config)) as store:
         counts = store.es_counts()
-    click.echo(" ".join(f"{state}={n}" for state, n in sorted(counts.items())))
+    if as_json:
+        click.echo(json.dumps(dict(sorted(counts.items()))))
+    else:
+        click.echo(" ".join(f"{state}={n}" for state, n in sorted(counts.items())))
 
 
 def _alert_json(alert: AlertRecord) -> dict[str, Any]:
@@ -1017,18 +1040,25 @@ def alerts_retry(db: str | None, config: Path | None, given_up: bool) -> None:
     sys.exit(EXIT_SOME_REJECTED if report.retrying or report.given_up else EXIT_OK)
 
 
-def _echo_channels(rule: Any, config: Any, problems: dict[str, str]) -> None:
+def _rule_channels(rule: Any, config: Any, problems: dict[str, str]) -> dict[str, str]:
+    """Where each of a rule's channels sends: its target, or why it cannot."""
     from newsmon.alerts.channels import channel_targets
 
     targets = {t.channel: t.target for t in channel_targets(rule, config)}
-    for name in rule.channels:
-        where = targets.get(name) or problems.get(name) or "no recipients"
+    return {
+        name: targets.get(name) or problems.get(name) or "no recipients" for name in rule.channels
+    }
+
+
+def _echo_channels(rule: Any, config: Any, problems: dict[str, str]) -> None:
+    for name, where in _rule_channels(rule, config, problems).items():
         click.echo(f"  {name}: {where}")
 
 
 @alerts.command("rules")
 @click.option("--config", type=click.Path(path_type=Path), help="TOML settings file.")
-def alerts_rules(config: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per rule.")
+def alerts_rules(config: Path | None, as_json: bool) -> None:
     """Check the rules file and show each rule with entity names and where it sends."""
     from enrich.entities import tagger_for
     from newsmon.alerts.channels import channel_problems
@@ -1042,12 +1072,21 @@ def alerts_rules(config: Path | None) -> None:
     problems = channel_problems(alerts)
     unknown = 0
     for rule in rules:
+        ids = [*rule.all_of, *rule.any_of, *rule.none_of]
+        unknown += sum(i not in labels for i in ids)
+        if as_json:
+            record = {
+                **rule.model_dump(mode="json"),
+                "entity_labels": {i: labels.get(i) for i in ids},
+                "sends_to": _rule_channels(rule, alerts, problems),
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
         click.echo(f"{rule.name}: {rule.description}".rstrip(": "))
         for field in ("all_of", "any_of", "none_of"):
             ids = getattr(rule, field)
             if ids:
                 named = ", ".join(f"{i} ({labels.get(i, 'not in the gazetteer')})" for i in ids)
-                unknown += sum(i not in labels for i in ids)
                 click.echo(f"  {field}: {named}")
         for field in ("query", "lang"):
             if getattr(rule, field):

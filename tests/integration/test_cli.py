@@ -138,7 +138,45 @@ def test_run_export_search_rejected(inbox: Path, tmp_path: Path, store_location:
     listed = newsmon("rejected", "--all", db=db)
     assert listed.returncode == 0
     assert len(listed.stdout.splitlines()) == 10
-    assert newsmon("rejected", db=db).stdout == ""  # the last run rejected nothing
+    quiet = newsmon("rejected", db=db)  # the last run rejected nothing, and says so
+    assert quiet.stdout == "" and quiet.stderr.startswith("no rejections in run ")
+    as_json = [
+        json.loads(x) for x in newsmon("rejected", "--all", "--json", db=db).stdout.split("\n") if x
+    ]
+    assert len(as_json) == 10
+    assert {r["stage"] for r in as_json} >= {"decode"}
+    assert all(r.keys() == {"run_id", "source", "stage", "reason", "at"} for r in as_json)
+    assert {Path(r["source"]).name for r in as_json} >= {"image-renamed.txt", "missing.txt"}
+
+
+def test_an_empty_store_says_nothing_was_found_and_listings_speak_json(tmp_path: Path) -> None:
+    db = tmp_path / "empty.db"
+    version = newsmon("--version", db=db)
+    assert version.returncode == 0 and version.stdout.startswith("newsmon 0.")
+    for command, said in (
+        (["export"], "no stories stored"),
+        (["stories"], "no stories with 1 or more copies"),
+        (["rejected"], "no rejections (no run yet)"),
+        (["rejected", "--all"], "no rejections in any run"),
+        (["alerts"], "no alerts"),
+        (["events"], "no events"),
+        (["search", "بوتين"], "no match"),
+    ):
+        result = newsmon(*command, db=db)
+        assert result.returncode == 0, (command, result.stderr)
+        assert (result.stdout, result.stderr.splitlines()[0]) == ("", said), command
+    assert json.loads(newsmon("es", "status", "--json", db=db).stdout) == {
+        "indexed": 0,
+        "pending": 0,
+        "rejected": 0,
+    }
+    rules = [
+        json.loads(x) for x in newsmon("alerts", "rules", "--json", db=db).stdout.split("\n") if x
+    ]
+    putin_xi = next(r for r in rules if r["name"] == "putin-xi")
+    assert putin_xi["all_of"] == ["Q7747", "Q15031"]
+    assert putin_xi["entity_labels"] == {"Q7747": "Vladimir Putin", "Q15031": "Xi Jinping"}
+    assert putin_xi["sends_to"]["email"].startswith("not configured")
 
 
 def test_help_texts(tmp_path: Path) -> None:
