@@ -94,6 +94,11 @@ def render(message: AlertMessage, fmt: str) -> str:
     )
 
 
+def is_rtl(message: AlertMessage) -> bool:
+    """Whether the message's stories are mostly in a right-to-left language."""
+    return _direction(message)[1] == "rtl"
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 

@@ -19,15 +19,12 @@ from datetime import UTC, datetime
 import httpx
 from pydantic import SecretStr
 
-from connectors.alert_channel import DeliveryError
 from connectors.alert_messages import webhook_payload
-from connectors.fetch import retry_after_seconds
+from connectors.http_delivery import delivery_client, post
 from newsmon.records import AlertMessage, Delivery
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
-_RETRYABLE_4XX = {408, 425, 429}
-_BODY_IN_ERROR = 200
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -67,11 +64,7 @@ class WebhookChannel:
     def __init__(self, config: WebhookConfig, client: httpx.Client | None = None) -> None:
         self.url = config.url.get_secret_value()
         self.secret = config.secret.get_secret_value() if config.secret else ""
-        self.client = client or httpx.Client(
-            timeout=config.timeout,
-            follow_redirects=False,
-            headers={"User-Agent": "newsmon-alerts/0.1"},
-        )
+        self.client = client or delivery_client(config.timeout)
 
     def send(self, delivery: Delivery, message: AlertMessage) -> str | None:
         """POST the message; DeliveryError (permanent for 4xx other than 408/425/429) if refused."""
@@ -86,27 +79,8 @@ class WebhookChannel:
         }
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, timestamp, body)
-        try:
-            response = self.client.post(self.url, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise DeliveryError(f"webhook timed out ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook unreachable: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
-        if 200 <= status < 300:
-            return None
-        detail = response.text[:_BODY_IN_ERROR].strip()
-        reason = f"webhook answered {status} {response.reason_phrase}" + (
-            f": {detail}" if detail else ""
-        )
-        if 300 <= status < 400:
-            where = response.headers.get("location", "?")
-            raise DeliveryError(f"{reason} (redirect to {where}; set the final URL)", True)
-        if status in _RETRYABLE_4XX or status >= 500:
-            raise DeliveryError(
-                reason, retry_after=retry_after_seconds(response.headers.get("retry-after"))
-            )
-        raise DeliveryError(reason, permanent=True)
+        post(self.client, self.url, self.name, content=body, headers=headers)
+        return None
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from connectors.chat_channels import ChatWebhookConfig, TelegramConfig
 from connectors.elasticsearch import ElasticsearchConfig
 from connectors.email import SmtpConfig
 from connectors.fetch import FetchConfig
@@ -134,8 +135,24 @@ def webhook_config(settings: Settings) -> WebhookConfig | None:
     return WebhookConfig(settings.webhook_url, settings.webhook_secret, settings.webhook_timeout)
 
 
+def chat_configs(
+    settings: Settings,
+) -> tuple[ChatWebhookConfig | None, ChatWebhookConfig | None, TelegramConfig | None]:
+    """The Slack, Teams and Telegram channels' settings; None for each one not configured."""
+    timeout = settings.chat_timeout
+    slack = settings.slack_webhook_url
+    teams = settings.teams_webhook_url
+    token, chat = settings.telegram_bot_token, settings.telegram_chat_id
+    return (
+        ChatWebhookConfig(slack, timeout) if slack else None,
+        ChatWebhookConfig(teams, timeout) if teams else None,
+        TelegramConfig(token, chat, settings.telegram_api_url, timeout) if token and chat else None,
+    )
+
+
 def alert_config(settings: Settings) -> AlertConfig:
     """Rules, time zone, channels and retry policy for the alert service."""
+    slack, teams, telegram = chat_configs(settings)
     return AlertConfig(
         rules=settings.alert_rules,
         timezone=settings.alert_timezone,
@@ -143,6 +160,10 @@ def alert_config(settings: Settings) -> AlertConfig:
         email_to=tuple(settings.alert_email_to),
         smtp=smtp_config(settings),
         webhook=webhook_config(settings),
+        slack=slack,
+        teams=teams,
+        telegram=telegram,
+        telegram_token_only=bool(settings.telegram_bot_token and not settings.telegram_chat_id),
         retry=RetryPolicy(
             tuple(settings.alert_backoff), settings.alert_max_attempts, settings.alert_lease_seconds
         ),

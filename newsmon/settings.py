@@ -223,6 +223,25 @@ class Settings(BaseSettings):
         default=None, description="Shared secret for the X-Signature HMAC-SHA256 header."
     )
     webhook_timeout: PositiveFloat = Field(default=10.0, description="Seconds per request.")
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack incoming-webhook URL for alerts, kept secret; unset: none."
+    )
+    teams_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Microsoft Teams incoming-webhook (Workflows) URL, kept secret; unset: none.",
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="Telegram bot token for alerts (with NEWSMON_TELEGRAM_CHAT_ID)."
+    )
+    telegram_chat_id: str | None = Field(
+        default=None, description="Telegram chat the bot posts alerts to (an id or @channel)."
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Telegram Bot API address."
+    )
+    chat_timeout: PositiveFloat = Field(
+        default=10.0, description="Seconds per request to Slack, Teams or Telegram."
+    )
     feeds: Path | None = Field(
         default=None, description="Feed list YAML; default deploy/feeds.yml."
     )

@@ -16,6 +16,18 @@ def channel_problems(config: AlertConfig) -> dict[str, str]:
         problems["email"] = "not configured (NEWSMON_SMTP_HOST)"
     if config.webhook is None:
         problems["webhook"] = "not configured (NEWSMON_WEBHOOK_URL)"
+    if config.slack is None:
+        problems["slack"] = "not configured (NEWSMON_SLACK_WEBHOOK_URL)"
+    if config.teams is None:
+        problems["teams"] = "not configured (NEWSMON_TEAMS_WEBHOOK_URL)"
+    if config.telegram_token_only:
+        problems["telegram"] = (
+            "NEWSMON_TELEGRAM_BOT_TOKEN is set but NEWSMON_TELEGRAM_CHAT_ID is not"
+        )
+    elif config.telegram is None:
+        problems["telegram"] = (
+            "not configured (NEWSMON_TELEGRAM_BOT_TOKEN, NEWSMON_TELEGRAM_CHAT_ID)"
+        )
     return problems
 
 
@@ -31,11 +43,16 @@ def channel_targets(rule: AlertRule, config: AlertConfig) -> tuple[ChannelTarget
             targets.append(
                 ChannelTarget("webhook", origin_only(config.webhook.url.get_secret_value()))
             )
+        elif name in ("slack", "teams") and (chat := getattr(config, name)) is not None:
+            targets.append(ChannelTarget(name, origin_only(chat.url.get_secret_value())))
+        elif name == "telegram" and config.telegram is not None:
+            targets.append(ChannelTarget("telegram", f"chat {config.telegram.chat_id}"))
     return tuple(targets)
 
 
 def open_channels(config: AlertConfig) -> dict[str, Channel]:
     """A sender for every configured channel."""
+    from connectors.chat_channels import SlackChannel, TeamsChannel, TelegramChannel
     from connectors.email import SmtpChannel
     from connectors.webhook import WebhookChannel
 
@@ -44,4 +61,10 @@ def open_channels(config: AlertConfig) -> dict[str, Channel]:
         channels["email"] = SmtpChannel(config.smtp)
     if config.webhook is not None:
         channels["webhook"] = WebhookChannel(config.webhook)
+    if config.slack is not None:
+        channels["slack"] = SlackChannel(config.slack)
+    if config.teams is not None:
+        channels["teams"] = TeamsChannel(config.teams)
+    if config.telegram is not None:
+        channels["telegram"] = TelegramChannel(config.telegram)
     return channels

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from connectors.chat_channels import ChatWebhookConfig, TelegramConfig
 from connectors.email import SmtpConfig
 from connectors.webhook import WebhookConfig
 from newsmon.alerts.delivery import RetryPolicy
@@ -27,3 +28,8 @@ class AlertConfig:
     run_retries: int
     # Which new stories become `newsmon.story.new` events.
     story_events: StoryEvents = "all"
+    slack: ChatWebhookConfig | None = None
+    teams: ChatWebhookConfig | None = None
+    telegram: TelegramConfig | None = None
+    # A bot token was given without the chat to post to: said, not silently unused.
+    telegram_token_only: bool = False

@@ -14,8 +14,9 @@ from newsmon.records import Article
 from newsmon.yaml_model import load_yaml_model, parse_duration
 
 DEFAULT_RULES = packaged("alerts.yml")
-ChannelName = Literal["email", "webhook"]
-CHANNELS: tuple[ChannelName, ...] = ("email", "webhook")
+ChannelName = Literal["email", "webhook", "slack", "teams", "telegram"]
+# A rule that names no channels sends through every one that is configured.
+CHANNELS: tuple[ChannelName, ...] = ("email", "webhook", "slack", "teams", "telegram")
 
 
 Names = Annotated[tuple[str, ...], Field(default=())]

@@ -518,3 +518,121 @@ class TcpCut:
                 end.shutdown(socket.SHUT_RDWR)
                 end.close()
         self._open.clear()
+
+
+@dataclass
+class ChatApis:
+    """Slack's and Teams' incoming webhooks and Telegram's Bot API, on one loopback server.
+
+    Each answers as the real API does: Slack `200 ok` (or its error words as text), Teams
+    `202` with an empty body, Telegram JSON `{"ok": true, "result": …}` or `{"ok": false,
+    "error_code", "description", "parameters"}`. Telegram checks the token, the chat and the
+    text's length as the Bot API does. `script[api]` lists answers (status codes) to give
+    before the normal one; posts[api] holds each accepted JSON body.
+    """
+
+    token: str = "123456:TEST-token"
+    chat_id: str = "-1001234567890"
+    base: str = ""
+    script: dict[str, list[int]] = field(default_factory=dict)
+    posts: dict[str, list[Any]] = field(default_factory=dict)
+    answers: list[tuple[str, int]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def slack_url(self) -> str:
+        """The Slack incoming-webhook URL (its path is the secret)."""
+        return f"{self.base}/services/T0001/B0001/slacksecret"
+
+    @property
+    def teams_url(self) -> str:
+        """The Teams Workflows webhook URL (its query string is the secret)."""
+        return f"{self.base}/workflows/abc/triggers/manual/paths/invoke?sig=teamssecret"
+
+
+def _telegram_answer(apis: ChatApis, path: str, body: Any, scripted: int | None) -> Reply:
+    def answer(status: int, payload: dict[str, Any]) -> Reply:
+        return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+    if scripted == 429:
+        return answer(
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            },
+        )
+    if path != f"/bot{apis.token}/sendMessage":
+        return answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    if body.get("chat_id") != apis.chat_id:
+        return answer(
+            400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+        )
+    if not body.get("text") or len(body["text"]) > 4096:
+        return answer(
+            400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+        )
+    with apis.lock:
+        apis.posts.setdefault("telegram", []).append(body)
+        number = len(apis.posts["telegram"])
+    return answer(200, {"ok": True, "result": {"message_id": number, "chat": {"id": apis.chat_id}}})
+
+
+def _chat_answer(apis: ChatApis, path: str, raw: bytes) -> Reply:
+    api = (
+        "slack"
+        if path.startswith("/services/")
+        else "teams"
+        if path.startswith("/workflows/")
+        else "telegram"
+    )
+    with apis.lock:
+        queue = apis.script.get(api) or []
+        scripted = queue.pop(0) if queue else None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if api == "telegram":
+        return _telegram_answer(apis, path, body or {}, scripted)
+    if scripted is not None:
+        words = {404: b"no_service", 429: b"rate_limited", 500: b"internal_error"}
+        headers = {"Retry-After": "1"} if scripted == 429 else {}
+        return scripted, headers, words.get(scripted, b"scripted")
+    if api == "slack" and (not isinstance(body, dict) or not body.get("text")):
+        return 400, {}, b"invalid_payload"
+    if api == "teams" and (not isinstance(body, dict) or body.get("type") != "message"):
+        return 400, {}, b"Bad payload"
+    with apis.lock:
+        apis.posts.setdefault(api, []).append(body)
+    return (200, {}, b"ok") if api == "slack" else (202, {}, b"")
+
+
+@contextmanager
+def chat_apis() -> Iterator[ChatApis]:
+    """Run loopback stand-ins of Slack, Teams and Telegram that speak their APIs' shapes."""
+    apis = ChatApis()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+            path = self.path.split("?", 1)[0]
+            status, headers, payload = _chat_answer(apis, path, raw)
+            with apis.lock:
+                apis.answers.append((path, status))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    apis.base = f"http://127.0.0.1:{server.server_address[1]}"
+    with _serving(server):
+        yield apis

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from peers import newsmon, smtp_peer, webhook_peer
+from peers import chat_apis, newsmon, smtp_peer, webhook_peer
 from pg_server import PostgresServer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.sorting import FlowRunSort
@@ -19,11 +19,21 @@ from newsmon.settings import Settings
 pytestmark = pytest.mark.integration
 
 SECRETS = ("ES-PASS-1", "HOOK-TOKEN-2", "HOOK-SECRET-3", "SMTP-PASS-4", "API-KEY-5")
+# In the chat channels' URLs and the Telegram bot token.
+CHAT_SECRETS = ("slacksecret", "teamssecret", "TEST-token")
 
 
 def test_secrets_stay_out_of_prefect_the_store_and_the_output(seeds: Path, tmp_path: Path) -> None:
-    with smtp_peer("none") as smtp, webhook_peer() as hook:
+    with smtp_peer("none") as smtp, webhook_peer() as hook, chat_apis() as apis:
+        chat = {
+            "slack_webhook_url": apis.slack_url,
+            "teams_webhook_url": apis.teams_url,
+            "telegram_bot_token": apis.token,
+            "telegram_chat_id": apis.chat_id,
+            "telegram_api_url": apis.base,
+        }
         settings = Settings(
+            **chat,
             db=str(tmp_path / "store.db"),
             # Unreachable: the run keeps the stories for a later sync, as with any outage.
             elasticsearch_url="http://elastic:ES-PASS-1@127.0.0.1:9/",
@@ -32,7 +42,9 @@ def test_secrets_stay_out_of_prefect_the_store_and_the_output(seeds: Path, tmp_p
             **{**smtp.settings(None), "smtp_password": "SMTP-PASS-4", "smtp_username": "u"},
         )
         summary = ingest_files([str(seeds)], pipeline_config(settings))
+        assert [len(apis.posts[api]) for api in ("slack", "teams", "telegram")] == [5, 5, 5]
     assert summary.stored == 5 and summary.alerts
+    secrets = (*SECRETS, *CHAT_SECRETS)
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=50)
     # This test's run: the one whose parameters name its store.
@@ -41,13 +53,14 @@ def test_secrets_stay_out_of_prefect_the_store_and_the_output(seeds: Path, tmp_p
         for text in (json.dumps(run.parameters, default=str) for run in runs)
         if str(tmp_path) in text
     ]
-    assert not [s for s in SECRETS if s in recorded], recorded
+    assert not [s for s in secrets if s in recorded], recorded
     stored = (tmp_path / "store.db").read_bytes()
-    assert not [s for s in SECRETS if s.encode() in stored]
+    assert not [s for s in secrets if s.encode() in stored]
     env = {"NEWSMON_WEBHOOK_URL": f"{hook.url}/services/T0/B0/HOOK-TOKEN-2"}
+    env |= {f"NEWSMON_{name.upper()}": value for name, value in chat.items()}
     shown = newsmon("alerts", "--json", db=tmp_path / "store.db", env=env).stdout
     shown += newsmon("alerts", "rules", db=tmp_path / "store.db", env=env).stdout
-    assert not [s for s in SECRETS if s in shown], shown
+    assert not [s for s in secrets if s in shown], shown
 
 
 def test_the_store_password_stays_out_of_prefect_the_run_record_and_the_output(
