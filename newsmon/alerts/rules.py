@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from enrich.arabic import normalize_text, query_groups, search_terms
+from enrich.arabic import normalize_text, search_terms, words
+from enrich.query import Query, parse_query, query_matches
 from newsmon.packaged import packaged
 from newsmon.records import Article
 from newsmon.yaml_model import load_yaml_model, parse_duration
@@ -108,7 +109,7 @@ class AlertRule(BaseModel):
             raise ValueError("feeds names the feeds a feed_silent rule watches: add feed_silent")
         if not (self.all_of or self.any_of or (self.query and self.query.strip())):
             raise ValueError("needs all_of, any_of or query: it would alert on every story")
-        if self.query is not None and not query_groups(self.query):
+        if self.query is not None and not parse_query(self.query):  # QueryError: a ValueError
             raise ValueError(f"query {self.query!r} has no words to match")
         if self.breaking is not None and self.digest is not None:
             raise ValueError("breaking alerts as it happens; it cannot also be a daily digest")
@@ -137,9 +138,9 @@ class AlertRule(BaseModel):
         return self
 
     @property
-    def query_groups(self) -> list[list[str]]:
-        """The query as AND-ed groups of OR-ed word forms (as `newsmon search` reads it)."""
-        return query_groups(self.query) if self.query else []
+    def parsed_query(self) -> Query:
+        """The query's AND-ed clauses of OR-ed words and phrases (enrich.query)."""
+        return parse_query(self.query) if self.query else ()
 
 
 class RulesFile(BaseModel):
@@ -165,12 +166,15 @@ def load_alert_rules(path: Path | None = None) -> tuple[AlertRule, ...]:
     return tuple(rule for rule in parsed.rules if rule.enabled)
 
 
-def article_terms(article: Article) -> frozenset[str]:
-    """Every word form of the headline and text, clitic-free forms included."""
-    text = (
+def _normalized(article: Article) -> str:
+    return (
         normalize_text(article.title) + "\n" + (article.text_norm or normalize_text(article.text))
     )
-    return frozenset(search_terms(text).split())
+
+
+def article_terms(article: Article) -> frozenset[str]:
+    """Every word form of the headline and text, clitic-free forms included."""
+    return frozenset(search_terms(_normalized(article)).split())
 
 
 def matches(rule: AlertRule, article: Article, terms: frozenset[str] | None = None) -> bool:
@@ -184,10 +188,10 @@ def matches(rule: AlertRule, article: Article, terms: frozenset[str] | None = No
         return False
     if rule.lang and article.lang not in rule.lang:
         return False
-    groups = rule.query_groups
-    if groups:
+    query = rule.parsed_query
+    if query:
         terms = article_terms(article) if terms is None else terms
-        return all(not terms.isdisjoint(group) for group in groups)
+        return query_matches(query, terms, lambda: words(_normalized(article)))
     return True
 
 

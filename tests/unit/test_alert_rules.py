@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from connectors.feed_list import FeedSpec
@@ -53,7 +54,7 @@ def test_the_shipped_file_has_the_putin_xi_rule() -> None:
     putin_xi = rules["putin-xi"]
     assert set(putin_xi.all_of) == {"Q7747", "Q15031"}
     assert putin_xi.new_story_only and putin_xi.digest is None
-    assert putin_xi.channels == ("email", "webhook")
+    assert putin_xi.channels == ("email", "webhook", "slack", "teams", "telegram")
     assert rules["russia-china-daily"].digest == "daily"
     assert rules["feed-silent"].feed_silent == 86400.0
 
@@ -77,6 +78,8 @@ def test_the_shipped_file_has_the_putin_xi_rule() -> None:
         ("rules: [\n", "not valid YAML"),
         ("- just a list\n", "expected a mapping with a `rules:` list"),
         ("rules:\n  - name: x\n    query: '؟!'\n", "has no words to match"),
+        ("rules:\n  - name: x\n    query: 'بوتين OR'\n", "OR needs a term on each side"),
+        ("rules:\n  - name: x\n    query: '«قوة سيبيريا'\n", "a quote is not closed"),
         (
             "rules:\n  - {name: x, all_of: Q1, updates: digest}\n",
             "rule 'x': updates: digest sends an event's later stories after its"
@@ -217,6 +220,17 @@ def test_query_matches_any_spelling_and_clitic_forms(tmp_path: Path) -> None:
     assert matches(rule, _article("وبالغاز", ("Q7747",), title="قوة سيبيريا"))
     assert not matches(rule, _article("خط أنابيب قوة سيبيريا", ("Q7747",)))  # no "gas"
     assert not matches(rule, _article(text, ("Q7747",), lang="en"))
+
+
+def test_query_takes_or_and_phrases(tmp_path: Path) -> None:
+    query = '«قوة سيبيريا» OR "خط أنابيب" الغاز OR النفط'
+    rule_yaml = yaml.safe_dump({"rules": [{"name": "q", "all_of": ["Q7747"], "query": query}]})
+    path = _rules(tmp_path, rule_yaml)
+    (rule,) = load_alert_rules(path)
+    assert matches(rule, _article("وقع الجانبان اتفاق قوة سيبيريا لنقل الغاز", ("Q7747",)))
+    assert matches(rule, _article("مد خط أنابيب جديد للنفط", ("Q7747",)))
+    assert not matches(rule, _article("سيبيريا قوة الغاز", ("Q7747",)))  # not the phrase
+    assert not matches(rule, _article("قوة سيبيريا", ("Q7747",)))  # neither gas nor oil
 
 
 @pytest.mark.parametrize(
