@@ -15,6 +15,7 @@ same; the webhook's receiver can drop the resend by its key).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -60,19 +61,22 @@ def _cut(text: str, most: int) -> str:
     return head[: head.rfind("\n")] + _CUT_NOTE if "\n" in head else head + _CUT_NOTE
 
 
-class SlackChannel:
-    """Posts alerts to a Slack incoming webhook."""
+class _IncomingWebhook:
+    """A chat API that takes a JSON body POSTed to a secret URL (Slack, Teams)."""
 
-    name = "slack"
+    name = ""
 
     def __init__(self, config: ChatWebhookConfig, client: httpx.Client | None = None) -> None:
         self.url = config.url.get_secret_value()
         self.client = client or delivery_client(config.timeout)
 
+    def body(self, message: AlertMessage) -> dict[str, Any]:
+        """The JSON the API takes for this message."""
+        raise NotImplementedError
+
     def send(self, delivery: Delivery, message: AlertMessage) -> str | None:
-        """POST the alert's text; DeliveryError if Slack refuses it."""
-        text = _slack_escaped(render(message, "txt"))
-        post(self.client, self.url, self.name, json={"text": text, "unfurl_links": False})
+        """POST the message; DeliveryError if the API refuses it."""
+        post(self.client, self.url, self.name, json=self.body(message))
         return None
 
     def close(self) -> None:
@@ -80,17 +84,23 @@ class SlackChannel:
         self.client.close()
 
 
-class TeamsChannel:
+class SlackChannel(_IncomingWebhook):
+    """Posts alerts to a Slack incoming webhook."""
+
+    name = "slack"
+
+    def body(self, message: AlertMessage) -> dict[str, Any]:
+        """The alert's text, escaped as Slack asks, without link previews."""
+        return {"text": _slack_escaped(render(message, "txt")), "unfurl_links": False}
+
+
+class TeamsChannel(_IncomingWebhook):
     """Posts alerts to a Microsoft Teams incoming webhook as an Adaptive Card."""
 
     name = "teams"
 
-    def __init__(self, config: ChatWebhookConfig, client: httpx.Client | None = None) -> None:
-        self.url = config.url.get_secret_value()
-        self.client = client or delivery_client(config.timeout)
-
-    def send(self, delivery: Delivery, message: AlertMessage) -> str | None:
-        """POST the alert as a card; DeliveryError if Teams refuses it."""
+    def body(self, message: AlertMessage) -> dict[str, Any]:
+        """A message with one Adaptive Card holding the alert's text."""
         card = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
@@ -98,18 +108,12 @@ class TeamsChannel:
             "rtl": is_rtl(message),
             "body": [{"type": "TextBlock", "text": render(message, "txt"), "wrap": True}],
         }
-        body = {
+        return {
             "type": "message",
             "attachments": [
                 {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
             ],
         }
-        post(self.client, self.url, self.name, json=body)
-        return None
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self.client.close()
 
 
 def _telegram_refusal(response: httpx.Response) -> tuple[str, float | None]:
