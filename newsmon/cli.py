@@ -236,7 +236,12 @@ def _quiet_prefect(verbose: bool) -> None:
     progress.setLevel(logging.INFO)
 
 
-def _print_summary(summary: RunSummary, verbose: bool) -> None:
+def _print_summary(summary: RunSummary, verbose: bool, as_json: bool = False) -> None:
+    if as_json:
+        from newsmon.export import run_summary_json
+
+        click.echo(json.dumps(run_summary_json(summary), ensure_ascii=False))
+        return
     for rejection in summary.rejected:
         click.echo(f"rejected: {rejection.source}: {rejection.reason}", err=True)
     click.echo(
@@ -296,6 +301,7 @@ def cli() -> None:
     "folder); remember the ones read.",
 )
 @_move_to_option
+@click.option("--json", "as_json", is_flag=True, help="The run summary as one JSON object.")
 def run(
     paths: tuple[Path, ...],
     db: str | None,
@@ -303,6 +309,7 @@ def run(
     verbose: bool,
     skip_seen: bool,
     move_to: Path | None,
+    as_json: bool,
 ) -> None:
     """Ingest PATHS (files and folders; default: seeds/) through the ingest-files flow.
 
@@ -333,7 +340,7 @@ def run(
         raise _Failed(str(exc)) from exc
     except Exception as exc:
         raise _Failed(f"run failed: {type(exc).__name__}: {exc}") from exc
-    _print_summary(summary, verbose)
+    _print_summary(summary, verbose, as_json)
     sys.exit(EXIT_OK if summary.status == "ok" else EXIT_SOME_REJECTED)
 
 
@@ -342,8 +349,14 @@ def run(
 @click.option("--force", is_flag=True, help="Poll every feed now, due or not.")
 @_store_options
 @click.option("-v", "--verbose", is_flag=True, help="Per-stage timings and Prefect's own logs.")
+@click.option("--json", "as_json", is_flag=True, help="The poll's summary as one JSON object.")
 def poll(
-    names: tuple[str, ...], force: bool, db: str | None, config: Path | None, verbose: bool
+    names: tuple[str, ...],
+    force: bool,
+    db: str | None,
+    config: Path | None,
+    verbose: bool,
+    as_json: bool,
 ) -> None:
     """Poll the feeds that are due (deploy/feeds.yml), then ingest their new stories.
 
@@ -375,7 +388,7 @@ def poll(
         raise _Failed(str(result)) from result
     if isinstance(result, BaseException):
         raise _Failed(f"poll failed: {type(result).__name__}: {result}") from result
-    _print_summary(result, verbose)
+    _print_summary(result, verbose, as_json)
     if result.status == "feeds-failed":
         click.echo(f"poll: none of the {result.feeds_failed} due feeds could be read", err=True)
     sys.exit(EXIT_OK if result.status == "ok" else EXIT_SOME_REJECTED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsmon.records import Article
+from newsmon.records import Article, RunSummary
 
 
 def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
@@ -37,5 +37,57 @@ def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
                 ],
             }
             for tag in article.entities
+        ],
+    }
+
+
+def run_summary_json(summary: RunSummary) -> dict[str, Any]:
+    """A run's summary as one JSON object (`newsmon run --json`, `newsmon poll --json`)."""
+    delivery = summary.delivery
+    return {
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "read": summary.inputs_read,
+        "stored": summary.stored,
+        "already_known": summary.already_known,
+        "unchanged": summary.unchanged,
+        "rejected": [
+            {"source": r.source, "stage": r.stage, "reason": r.reason} for r in summary.rejected
+        ],
+        "seconds": round(summary.seconds, 3),
+        "error": summary.error,
+        "elasticsearch": None
+        if summary.es_indexed is None and summary.es_error is None
+        else {
+            "indexed": summary.es_indexed,
+            "pending": summary.es_pending,
+            "error": summary.es_error,
+        },
+        "feeds": summary.feeds,
+        "alerts": {
+            "total": summary.alert_tally.total,
+            "by_rule": summary.alert_tally.by_rule,
+            "deliveries": summary.alert_tally.deliveries,
+            # The first alerts of the run (a backfill may fire very many; all are counted).
+            "first": [
+                {
+                    "rule": a.rule,
+                    "article_id": a.article_id,
+                    "title": a.title,
+                    "state": str(a.state),
+                }
+                for a in summary.alerts
+            ],
+        },
+        "delivery": None
+        if delivery is None
+        else {"sent": delivery.sent, "retrying": delivery.retrying, "given_up": delivery.given_up},
+        "feed_alerts": [
+            {"rule": a.rule, "feed": a.feed, "quiet_since": a.quiet_since.isoformat()}
+            for a in summary.feed_alerts
+        ],
+        "timings": [
+            {"stage": t.stage, "items": t.items_in, "seconds": round(t.seconds, 3)}
+            for t in summary.timings
         ],
     }

@@ -179,6 +179,28 @@ def test_an_empty_store_says_nothing_was_found_and_listings_speak_json(tmp_path:
     assert putin_xi["sends_to"]["email"].startswith("not configured")
 
 
+def test_the_run_summary_as_json(seeds: Path, tmp_path: Path) -> None:
+    first = newsmon(
+        "run", "--json", str(seeds), str(tmp_path / "missing.txt"), db=tmp_path / "s.db"
+    )
+    assert first.returncode == 1, first.stderr
+    [line] = first.stdout.splitlines()  # one object, no other output on stdout
+    summary = json.loads(line)
+    assert (summary["read"], summary["stored"], summary["status"]) == (5, 5, "some-rejected")
+    assert summary["rejected"] == [
+        {
+            "source": str(tmp_path / "missing.txt"),
+            "stage": "discover",
+            "reason": "no such file or directory",
+        }
+    ]
+    assert summary["alerts"]["by_rule"]["putin-xi"] == {"recorded": 5}
+    assert {a["rule"] for a in summary["alerts"]["first"]} >= {"putin-xi"}
+    assert {t["stage"] for t in summary["timings"]} >= {"extract", "store", "check-alerts"}
+    again = json.loads(newsmon("run", "--json", str(seeds), db=tmp_path / "s.db").stdout)
+    assert (again["stored"], again["already_known"], again["status"]) == (0, 5, "ok")
+
+
 def test_help_texts(tmp_path: Path) -> None:
     commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
     more = (["entities"], ["entities", "tag"], ["entities", "retag"], ["es"], ["es", "sync"])
