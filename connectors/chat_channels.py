@@ -22,8 +22,7 @@ from pydantic import SecretStr
 
 from connectors.alert_channel import DeliveryError
 from connectors.alert_messages import is_rtl, render
-from connectors.fetch import retry_after_seconds
-from connectors.http_delivery import delivery_client, post
+from connectors.http_delivery import body_refusal, delivery_client, post
 from newsmon.records import AlertMessage, Delivery
 
 # Telegram refuses a text over 4,096 characters.
@@ -121,7 +120,7 @@ def _telegram_refusal(response: httpx.Response) -> tuple[str, float | None]:
     try:
         answer = response.json()
     except ValueError:
-        return response.text[:200].strip(), retry_after_seconds(response.headers.get("retry-after"))
+        return body_refusal(response)
     if not isinstance(answer, dict):
         return str(answer)[:200], None
     parameters = answer.get("parameters")

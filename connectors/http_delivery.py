@@ -50,7 +50,7 @@ def post(
     status = response.status_code
     if 200 <= status < 300:
         return response
-    detail, wait = (refusal or _refusal)(response)
+    detail, wait = (refusal or body_refusal)(response)
     reason = f"{name} answered {status} {response.reason_phrase}" + (
         f": {detail}" if detail else ""
     )
@@ -62,6 +62,7 @@ def post(
     raise DeliveryError(reason, permanent=True)
 
 
-def _refusal(response: httpx.Response) -> tuple[str, float | None]:
+def body_refusal(response: httpx.Response) -> tuple[str, float | None]:
+    """The start of a refused answer's body, and its Retry-After in seconds."""
     wait = retry_after_seconds(response.headers.get("retry-after"))
     return response.text[:_BODY_IN_ERROR].strip(), wait
