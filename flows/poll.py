@@ -67,8 +67,8 @@ def poll_feeds_flow(
     """Poll the feeds that are due (or the named ones), then ingest their new stories.
 
     Each feed it cannot read emits `newsmon.feed.failed`. When none of the due feeds could
-    be read, the flow run is Failed: a direct call raises AllFeedsFailed (holding the
-    summary), and `return_state=True` gives a Failed state whose result is that exception.
+    be read, the flow run is Failed and a direct call raises AllFeedsFailed (holding the
+    summary).
     Without a config (a deployment run) the settings are read from NEWSMON_* variables.
     """
     config = config or pipeline_config(load_settings())

@@ -375,15 +375,17 @@ def poll(
     from flows.poll import AllFeedsFailed, poll_feeds_flow
     from newsmon.compose import pipeline_config
 
+    # A direct call hands back the flow's own return value (or raises its exception).
+    # `return_state=True` would not: under load Prefect's client may retry the Completed
+    # proposal, the API rejects the repeat and answers with its copy of the state, which
+    # holds no data (results are not persisted), and `.result()` raises MissingResult.
+    result: Any
     try:
-        state = poll_feeds_flow(
-            pipeline_config(settings), list(names) or None, force, return_state=True
-        )
-        result = state.result(raise_on_failure=False)
+        result = poll_feeds_flow(pipeline_config(settings), list(names) or None, force)
+    except AllFeedsFailed as failed:
+        result = failed.summary  # a Failed flow run, but a summary to show
     except Exception as exc:
         result = exc
-    if isinstance(result, AllFeedsFailed):
-        result = result.summary  # a Failed flow run, but a summary to show
     if isinstance(result, StoreError):
         raise _Failed(str(result)) from result
     if isinstance(result, BaseException):
