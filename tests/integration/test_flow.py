@@ -17,8 +17,9 @@ from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterName,
     FlowRunFilter,
-    FlowRunFilterExpectedStartTime,
+    FlowRunFilterDeploymentId,
     FlowRunFilterId,
+    FlowRunFilterStartTime,
 )
 
 from enrich.entities import _tagger
@@ -49,15 +50,18 @@ def _task_runs_by_name(flow_run: UUID, at_least: int, timeout: float = 60.0) -> 
 
 
 def _only_flow_run_since(name: str, started: datetime) -> UUID:
-    """The id of the one run of this flow the API records as created after `started`."""
+    """The id of the one direct (deployment-less) run of this flow that started after `started`."""
+    # Other tests serve deployments of the same flow on schedules: their runs are scheduled into
+    # the future (an expected start after ours) but never start, and they carry a deployment id.
     with get_client(sync_client=True) as client:
         found = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[name])),
             flow_run_filter=FlowRunFilter(
-                expected_start_time=FlowRunFilterExpectedStartTime(after_=started)
+                start_time=FlowRunFilterStartTime(after_=started),
+                deployment_id=FlowRunFilterDeploymentId(is_null_=True),
             ),
         )
-    assert len(found) == 1, [(run.name, run.expected_start_time) for run in found]
+    assert len(found) == 1, [(run.name, run.start_time, run.deployment_id) for run in found]
     return found[0].id
 
 
