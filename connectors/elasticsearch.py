@@ -7,18 +7,21 @@ alias in one atomic step. `_id` is the article id: sending a document again upda
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 from pydantic import SecretStr
 
+from connectors.es_lifecycle import LifecyclePolicy
 from newsmon.errors import ExternalError
 from newsmon.export import article_json
 from newsmon.packaged import packaged
@@ -30,6 +33,9 @@ log = logging.getLogger("newsmon.elasticsearch")
 DEFAULT_TEMPLATE = packaged("stories-template.json")
 # Item statuses worth sending again later: too many requests and server-side failures.
 _RETRY_LATER = {429, 500, 502, 503, 504}
+# How a cluster without index lifecycle management answers its API: no such handler
+# (400, the emulator), not found, or gone (410, serverless).
+_NO_ILM = {400, 404, 410}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,9 @@ class ElasticsearchConfig:
     url: str
     alias: str
     template: Path | None
+    lifecycle: Path | None
+    replicas: int
+    retention: str | None
     batch_size: int
     concurrency: int
     timeout: float
@@ -52,6 +61,16 @@ class ElasticsearchConfig:
 
 class SinkUnavailable(ExternalError):
     """Elasticsearch could not be reached or refused the whole request; nothing was lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetupReport:
+    """What setup left: the write index, the template version before and now, who rolls over."""
+
+    index: str
+    template_version: int | None
+    previous_version: int | None
+    lifecycle: str  # "ilm": the cluster applies the policy; "newsmon": newsmon does
 
 
 @dataclass(slots=True)
@@ -92,6 +111,10 @@ class ElasticsearchSink:
         self.url = redact(config.url)
         self.alias = config.alias
         self.template_path = config.template or DEFAULT_TEMPLATE
+        self.lifecycle_path = config.lifecycle
+        self.replicas = config.replicas
+        self.retention = config.retention
+        self._ilm: bool | None = None
         self.batch_size = config.batch_size
         self.concurrency = config.concurrency
         self.max_retries = config.max_retries
@@ -118,25 +141,78 @@ class ElasticsearchSink:
         except (TransportError, ApiError) as exc:
             raise SinkUnavailable(f"{self.url}: {what} failed: {exc}") from exc
 
-    def template(self) -> dict[str, Any]:
-        """The index template body from its JSON file."""
+    def template(self, ilm: bool = False) -> dict[str, Any]:
+        """The index template body from its JSON file, with replicas and (given ILM) the
+        lifecycle policy set."""
         try:
             body: dict[str, Any] = json.loads(self.template_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ValueError(f"{self.template_path}: cannot read index template: {exc}") from exc
         body["index_patterns"] = [f"{self.alias}-*"]
+        body["template"].setdefault("settings", {}).update(self._index_settings(ilm))
         return body
 
-    def setup(self) -> str:
-        """Install the index template; create the first index behind the alias if none exists.
+    def _index_settings(self, ilm: bool) -> dict[str, Any]:
+        settings: dict[str, Any] = {"index.number_of_replicas": self.replicas}
+        if ilm:
+            settings["index.lifecycle.name"] = self.alias
+            settings["index.lifecycle.rollover_alias"] = self.alias
+        return settings
 
-        Returns the index the alias writes to. Safe to call on every run.
-        """
+    def policy(self) -> LifecyclePolicy:
+        """The lifecycle policy (file and retention setting); ValueError names a bad file."""
+        return LifecyclePolicy.load(self.lifecycle_path, self.retention)
+
+    def has_ilm(self) -> bool:
+        """Whether the cluster runs index lifecycle management (asked once per sink)."""
+        if self._ilm is None:
+            try:
+                self.client.ilm.get_status()
+                self._ilm = True
+            except ApiError as exc:
+                if exc.status_code not in _NO_ILM:
+                    raise SinkUnavailable(f"{self.url}: asking for ILM failed: {exc}") from exc
+                self._ilm = False
+            except TransportError as exc:
+                raise SinkUnavailable(f"{self.url}: asking for ILM failed: {exc}") from exc
+        return self._ilm
+
+    def template_version(self) -> int | None:
+        """The version of the index template installed on the cluster; None: none there."""
+        try:
+            found = self.client.indices.get_index_template(name=self.alias)
+        except NotFoundError:
+            return None
+        except (TransportError, ApiError) as exc:
+            raise SinkUnavailable(f"{self.url}: reading the index template failed: {exc}") from exc
+        versions = [t["index_template"].get("version") for t in found["index_templates"]]
+        return versions[0] if versions else None
+
+    def setup(self) -> SetupReport:
+        """Install the lifecycle policy (given ILM) and the index template; create the first
+        index behind the alias if none exists. Safe to call on every run."""
+        policy = self.policy()
+        ilm = self.has_ilm()
+        if ilm:
+            self._call(
+                "installing the lifecycle policy",
+                self.client.ilm.put_lifecycle,
+                name=self.alias,
+                policy=policy.body,
+            )
+        template = self.template(ilm)
+        previous = self.template_version()
         self._call(
             "installing the index template",
             self.client.indices.put_index_template,
             name=self.alias,
-            **self.template(),
+            **template,
+        )
+        report = SetupReport(
+            index="",
+            template_version=template.get("version"),
+            previous_version=previous,
+            lifecycle="ilm" if ilm else "newsmon",
         )
         exists = self._call("reading aliases", self.client.indices.exists_alias, name=self.alias)
         if not exists:
@@ -147,7 +223,7 @@ class ElasticsearchSink:
                 index=first,
                 aliases={self.alias: {"is_write_index": True}},
             )
-            return first
+            return dataclasses.replace(report, index=first)
         index = self.write_index()
         # An index made under an older template lacks the fields added since (event_id):
         # with `dynamic: strict` every document would be refused. New fields can be added
@@ -160,7 +236,32 @@ class ElasticsearchSink:
             index=index,
             properties=properties,
         )
-        return index
+        self._settle_index_settings(ilm)
+        return dataclasses.replace(report, index=index)
+
+    def _settle_index_settings(self, ilm: bool) -> None:
+        # Indices made before a change of NEWSMON_ES_REPLICAS (or before the policy) get
+        # it in place: both settings are dynamic. Written only when they differ, so a
+        # routine run does not update the cluster state.
+        wanted = {k: str(v) for k, v in self._index_settings(ilm).items()}
+        current = self._call(
+            "reading index settings",
+            self.client.indices.get_settings,
+            index=self.alias,
+            flat_settings=True,
+        )
+        stale = [
+            index
+            for index, body in current.body.items()
+            if any(body["settings"].get(k) != v for k, v in wanted.items())
+        ]
+        if stale:
+            self._call(
+                f"setting replicas and lifecycle on {', '.join(stale)}",
+                self.client.indices.put_settings,
+                index=",".join(stale),
+                settings=wanted,
+            )
 
     def write_index(self) -> str:
         """The concrete index the alias writes to."""
@@ -170,9 +271,31 @@ class ElasticsearchSink:
                 return str(index)
         raise SinkUnavailable(f"{self.url}: alias {self.alias} has no write index")
 
-    def _bulk(self, index: str, docs: list[dict[str, Any]]) -> IndexOutcome:
+    def indices(self) -> list[str]:
+        """The concrete indices behind the alias, oldest first."""
+        aliases = self._call("reading aliases", self.client.indices.get_alias, name=self.alias)
+        return sorted(aliases.body)
+
+    def _homes(self, ids: list[str]) -> dict[str, str]:
+        # After a rollover, a story sent again (a new copy, an alert) must update the
+        # document where it already is: written through the alias it would land in the
+        # new write index too, and count twice.
+        found = self._call(
+            "finding documents written before the last rollover",
+            self.client.search,
+            index=self.alias,
+            query={"ids": {"values": ids}},
+            source=False,
+            size=len(ids),
+        )
+        return {hit["_id"]: hit["_index"] for hit in found["hits"]["hits"]}
+
+    def _bulk(self, index: str, docs: list[dict[str, Any]], locate: bool) -> IndexOutcome:
         outcome = IndexOutcome()
-        actions = ({"_index": index, "_id": d["id"], "_source": d} for d in docs)
+        homes = self._homes([d["id"] for d in docs]) if locate else {}
+        actions = (
+            {"_index": homes.get(d["id"], index), "_id": d["id"], "_source": d} for d in docs
+        )
         try:
             results = helpers.streaming_bulk(
                 self.client,
@@ -203,6 +326,7 @@ class ElasticsearchSink:
         SinkUnavailable when Elasticsearch cannot take requests at all.
         """
         target = index or self.alias
+        locate = index is None and len(self.indices()) > 1
         batch: list[dict[str, Any]] = []
         chunks: list[list[dict[str, Any]]] = []
         for doc in docs:
@@ -214,7 +338,7 @@ class ElasticsearchSink:
             chunks.append(batch)
         total = IndexOutcome()
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            for outcome in pool.map(lambda chunk: self._bulk(target, chunk), chunks):
+            for outcome in pool.map(lambda chunk: self._bulk(target, chunk, locate), chunks):
                 total.indexed += outcome.indexed
                 total.rejected += outcome.rejected
                 total.retry_later += outcome.retry_later
@@ -236,18 +360,69 @@ class ElasticsearchSink:
         self._call(f"refreshing {index}", self.client.indices.refresh, index=index)
         return int(self._call(f"counting {index}", self.client.count, index=index)["count"])
 
-    def switch_alias(self, new: str) -> list[str]:
-        """Point the alias at `new` only, in one atomic step; delete and return the old indices."""
-        old = list(self._call("reading aliases", self.client.indices.get_alias, name=self.alias))
-        actions: list[dict[str, Any]] = [
-            {"remove": {"index": index, "alias": self.alias}} for index in old if index != new
+    def switch_alias(self, new: str, expected: int, keep_old: bool = False) -> list[str]:
+        """Point the alias at `new` only, in one atomic step; returns the old indices.
+
+        The old indices are deleted only once the alias answers with `expected` documents
+        (and not with `keep_old`). If it does not, the alias goes back to them, and
+        SinkUnavailable says why.
+        """
+        old_write = self.write_index()
+        old = [index for index in self.indices() if index != new]
+        moved: list[dict[str, Any]] = [
+            {"remove": {"index": index, "alias": self.alias}} for index in old
         ]
-        actions.append({"add": {"index": new, "alias": self.alias, "is_write_index": True}})
-        self._call("moving the alias", self.client.indices.update_aliases, actions=actions)
-        stale = [index for index in old if index != new]
-        if stale:
-            self._call("deleting old indices", self.client.indices.delete, index=",".join(stale))
-        return stale
+        moved.append({"add": {"index": new, "alias": self.alias, "is_write_index": True}})
+        self._call("moving the alias", self.client.indices.update_aliases, actions=moved)
+        held = self.index_count(self.alias)
+        if held < expected:  # more is a run writing meanwhile, not a loss
+            back: list[dict[str, Any]] = [{"remove": {"index": new, "alias": self.alias}}]
+            back += [
+                {"add": {"index": i, "alias": self.alias, "is_write_index": i == old_write}}
+                for i in old
+            ]
+            self._call("moving the alias back", self.client.indices.update_aliases, actions=back)
+            raise SinkUnavailable(
+                f"{self.url}: through the alias {new} answered {held} documents, expected"
+                f" {expected} or more; the alias is back on {', '.join(old)}, which are kept"
+            )
+        if old and not keep_old:
+            self._call("deleting old indices", self.client.indices.delete, index=",".join(old))
+        return old
+
+    def rollover(self, conditions: dict[str, Any] | None, dry_run: bool) -> dict[str, Any]:
+        """Ask the cluster to roll the alias over (when `conditions` hold; None: at once)."""
+        if conditions:  # max_docs counts searchable documents only
+            self.refresh()
+        return dict(
+            self._call(
+                "rolling the alias over",
+                self.client.indices.rollover,
+                alias=self.alias,
+                conditions=conditions,
+                dry_run=dry_run,
+            ).body
+        )
+
+    def created_at(self) -> dict[str, datetime]:
+        """When each index behind the alias was created."""
+        found = self._call(
+            "reading index creation dates",
+            self.client.indices.get_settings,
+            index=self.alias,
+            name="index.creation_date",
+            flat_settings=True,
+        )
+        return {
+            index: datetime.fromtimestamp(int(body["settings"]["index.creation_date"]) / 1000, UTC)
+            for index, body in found.body.items()
+        }
+
+    def delete(self, indices: Sequence[str]) -> None:
+        """Delete whole indices (lifecycle retention on a cluster without ILM)."""
+        self._call(
+            f"deleting {', '.join(indices)}", self.client.indices.delete, index=",".join(indices)
+        )
 
     def refresh(self) -> None:
         """Make everything indexed so far searchable (tests and benchmarks)."""

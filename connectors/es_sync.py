@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from connectors.elasticsearch import ElasticsearchSink, IndexOutcome, SinkUnavailable, es_document
+from connectors.es_rollover import RolloverReport, apply_lifecycle
 from newsmon.records import Article, Rejection
 from newsmon.stages import batched
 from newsmon.store.base import Store
@@ -21,6 +22,7 @@ class SyncResult:
     rejected: list[Rejection] = field(default_factory=list)
     pending: int = 0
     error: str | None = None
+    rollover: RolloverReport | None = None
 
 
 def _send(
@@ -55,6 +57,9 @@ def sync(store: Store, sink: ElasticsearchSink) -> SyncResult:
             result.rejected += rejections
             if outcome.retry_later:  # overloaded even after backoff: try again next run
                 break
+        # Without ILM nobody else rolls the index over: each sync is newsmon's chance to.
+        if not sink.has_ilm():
+            result.rollover = apply_lifecycle(sink)
     except SinkUnavailable as exc:
         result.error = str(exc)
         log.warning("%s; unsent stories stay in the store and go next time", exc)
@@ -62,10 +67,13 @@ def sync(store: Store, sink: ElasticsearchSink) -> SyncResult:
     return result
 
 
-def reindex(store: Store, sink: ElasticsearchSink) -> tuple[SyncResult, str, list[str]]:
+def reindex(
+    store: Store, sink: ElasticsearchSink, keep_old: bool = False
+) -> tuple[SyncResult, str, list[str]]:
     """Build a fresh index from the store with the current template, then swap the alias.
 
-    Returns the result, the new index and the deleted old ones. Until the swap, readers
+    Returns the result, the new index and the old ones, deleted once the alias answers
+    with every document (kept, off the alias, with `keep_old`). Until the swap, readers
     keep using the old index. A reindex that was interrupted left its index behind: the
     next one finds it and sends every story to it again (documents are keyed by story id,
     so nothing is doubled). The alias moves only when the new index holds every story the
@@ -91,6 +99,6 @@ def reindex(store: Store, sink: ElasticsearchSink) -> tuple[SyncResult, str, lis
             f" {len(result.rejected)} refused); the alias stays on the old index;"
             " run `newsmon es reindex` again"
         )
-    old = sink.switch_alias(new)
+    old = sink.switch_alias(new, expected, keep_old)
     result.pending = store.es_counts()["pending"]
     return result, new, old

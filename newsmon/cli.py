@@ -835,10 +835,61 @@ def es_setup(db: str | None, config: Path | None) -> None:
 
     sink = _sink(_settings(db, config))
     try:
-        index = sink.setup()
+        report = sink.setup()
     except (SinkUnavailable, ValueError) as exc:
         raise _Failed(str(exc)) from exc
-    click.echo(f"ready: alias {sink.alias} writes to {index} at {sink.url}")
+    was = report.previous_version
+    click.echo(
+        f"ready: alias {sink.alias} writes to {report.index} at {sink.url}; template"
+        f" version {report.template_version}"
+        + (" (new)" if was is None else "" if was == report.template_version else f" (was {was})")
+    )
+    if report.lifecycle == "ilm":
+        click.echo(f"lifecycle: ILM policy {sink.alias} attached")
+    else:
+        click.echo(
+            "lifecycle: this cluster has no ILM; newsmon rolls over and applies retention"
+            " after each sync (or run `newsmon es rollover`)"
+        )
+
+
+@es.command("rollover")
+@_store_options
+@click.option("--now", is_flag=True, help="Roll over at once, whatever the policy's conditions.")
+@click.option("--dry-run", is_flag=True, help="Say what would happen; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON object.")
+def es_rollover(
+    db: str | None, config: Path | None, now: bool, dry_run: bool, as_json: bool
+) -> None:
+    """Apply the lifecycle policy: roll the write index over when due, delete expired indices.
+
+    A cluster with ILM does this itself (only --now acts there); on one without, each sync
+    does it too, so this is for a forced rollover or a look with --dry-run.
+    """
+    from connectors.elasticsearch import SinkUnavailable
+    from connectors.es_rollover import apply_lifecycle
+
+    sink = _sink(_settings(db, config))
+    try:
+        report = apply_lifecycle(sink, now=now, dry_run=dry_run)
+    except (SinkUnavailable, ValueError) as exc:
+        raise _Failed(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False))
+        return
+    would = "would roll" if dry_run else "rolled"
+    if report.rolled_over or (dry_run and report.new_index and now):
+        click.echo(f"{would} over: {report.old_index} -> {report.new_index}")
+    elif report.conditions:
+        met = ", ".join(f"{k}={'met' if v else 'not met'}" for k, v in report.conditions.items())
+        click.echo(f"not due: {report.old_index} stays the write index ({met})")
+    elif report.managed_by == "ilm":
+        click.echo(f"ILM manages {sink.alias}: nothing to do (--now forces a rollover)")
+    else:
+        click.echo(f"the policy has no rollover conditions: {report.old_index} stays")
+    if report.deleted:
+        verb = "would delete" if dry_run else "deleted"
+        click.echo(f"{verb} past retention: {', '.join(report.deleted)}")
 
 
 @es.command("sync")
@@ -868,10 +919,14 @@ def es_sync(db: str | None, config: Path | None) -> None:
 
 @es.command("reindex")
 @_store_options
-def es_reindex(db: str | None, config: Path | None) -> None:
+@click.option(
+    "--keep-old", is_flag=True, help="Keep the old indices (off the alias), to go back to them."
+)
+def es_reindex(db: str | None, config: Path | None, keep_old: bool) -> None:
     """Rebuild the index from the store with the current template, then swap the alias.
 
-    For a mapping or analyzer change: readers use the old index until the new one is full.
+    For a mapping or analyzer change: readers use the old index until the new one is full,
+    and it is deleted only once the alias answers with every story.
     """
     from connectors.elasticsearch import SinkUnavailable
     from connectors.es_sync import reindex
@@ -880,14 +935,14 @@ def es_reindex(db: str | None, config: Path | None) -> None:
     sink = _sink(settings)
     store = _open(settings)
     try:
-        result, new, old = reindex(store, sink)
+        result, new, old = reindex(store, sink, keep_old)
     except (SinkUnavailable, ValueError) as exc:
         raise _Failed(str(exc)) from exc
     finally:
         store.close()
     click.echo(
         f"reindexed: {result.indexed} stories into {new}"
-        + (f", removed {', '.join(old)}" if old else "")
+        + (f", {'kept' if keep_old else 'removed'} {', '.join(old)}" if old else "")
         + (f", {len(result.rejected)} refused" if result.rejected else "")
     )
 

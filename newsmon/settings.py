@@ -162,6 +162,18 @@ class Settings(BaseSettings):
         default=None,
         description="Index template JSON; default deploy/elasticsearch/stories-template.json.",
     )
+    es_replicas: int = Field(
+        default=1, ge=0, description="Replica shards per index (0 for a single-node cluster)."
+    )
+    es_lifecycle: Path | None = Field(
+        default=None,
+        description="Lifecycle policy JSON; default deploy/elasticsearch/stories-lifecycle.json.",
+    )
+    es_retention: str | None = Field(
+        default=None,
+        pattern=r"^[1-9][0-9]*[dhms]$",
+        description="Delete an index this long after it rolled over (30d, 12h); unset: keep.",
+    )
     es_batch_size: PositiveInt = Field(default=500, description="Documents per bulk request.")
     es_concurrency: PositiveInt = Field(default=2, description="Bulk requests in flight.")
     es_timeout: PositiveFloat = Field(default=30.0, description="Seconds per request.")

@@ -35,8 +35,10 @@ def test_setup_is_idempotent_and_the_mapping_is_strict(
 ) -> None:
     sink = _sink(elasticsearch, tmp_path)
     first = sink.setup()
-    assert first == f"{elasticsearch.alias}-000001"
-    assert sink.setup() == first
+    assert first.index == f"{elasticsearch.alias}-000001" and first.previous_version is None
+    again = sink.setup()
+    assert again.index == first.index
+    assert again.previous_version == again.template_version == first.template_version
     outcome = sink.index([{"id": "a", "title": "عنوان"}, {"id": "b", "title": "x", "bogus": 1}])
     assert outcome.indexed == ["a"]
     [(doc_id, reason)] = outcome.rejected
@@ -51,11 +53,11 @@ def test_setup_adds_new_template_fields_to_an_index_made_before_them(
     older = tmp_path / "older-template.json"
     older.write_text(json.dumps(template), encoding="utf-8")
     old_sink = _sink(dataclasses.replace(elasticsearch, template=older), tmp_path)
-    index = old_sink.setup()
+    index = old_sink.setup().index
     assert old_sink.index([{"id": "a", "event_id": "e1"}]).rejected  # strict, no such field
 
     sink = _sink(elasticsearch, tmp_path)
-    assert sink.setup() == index
+    assert sink.setup().index == index
     outcome = sink.index([{"id": "a", "event_id": "e1"}])
     assert outcome.indexed == ["a"] and not outcome.rejected
 
