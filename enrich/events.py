@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from enrich.event_terms import event_terms
@@ -65,20 +65,9 @@ class EventIndex(Protocol):
         ...
 
 
-def as_utc(at: datetime) -> datetime:
-    """A time with a zone: a naive one (a page's day-only date) is taken as UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def story_time(article: Article) -> datetime:
-    """When the story happened as far as events go: published, else ingested (UTC).
-
-    A publication date after the article was read is a wrong date, not the future.
-    """
-    read = as_utc(article.ingested_at)
-    if article.published_at is None:
-        return read
-    return min(as_utc(article.published_at), read)
+    """When the story happened as far as events go: published, else first seen (UTC)."""
+    return article.story_time()
 
 
 def required_score(gap: timedelta, params: EventParams) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -28,9 +29,11 @@ from newsmon.records import (
     EventSummary,
     FeedAlert,
     RunSummary,
+    StoryFilter,
 )
 from newsmon.settings import Settings, load_settings
 from newsmon.store.base import Store
+from newsmon.time_window import TimeError, parse_when
 
 EXIT_OK = 0
 EXIT_SOME_REJECTED = 1
@@ -81,6 +84,92 @@ def _store_options(fn: F) -> F:
         help="Store file [env NEWSMON_DB; default ./data/newsmon.db].",
     )(fn)
     return fn
+
+
+class _When(click.ParamType[datetime, Any]):
+    """A --since or --until value, read by newsmon.time_window."""
+
+    name = "time"
+
+    def __init__(self, end_of_day: bool) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_when(str(value), datetime.now(UTC), self.end_of_day)
+        except TimeError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _filter_options(what: str) -> Callable[[F], F]:
+    """--since, --until, --source and --lang, handed to the command as one StoryFilter."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def command(
+            *args: Any,
+            since: datetime | None,
+            until: datetime | None,
+            sources: tuple[str, ...],
+            langs: tuple[str, ...],
+            **kwargs: Any,
+        ) -> Any:
+            if since and until and since > until:
+                raise click.BadParameter(
+                    f"--since {since:%Y-%m-%dT%H:%M:%SZ} is after"
+                    f" --until {until:%Y-%m-%dT%H:%M:%SZ}"
+                )
+            return fn(*args, wanted=StoryFilter(since, until, sources, langs), **kwargs)
+
+        options = [
+            click.option(
+                "--since",
+                type=_When(end_of_day=False),
+                help=f"Only {what} from this time on: 2026-12-01, 2026-12-01T08:00"
+                " (UTC unless a zone such as +03:00 is given), or 24h, 7d back from now.",
+            ),
+            click.option(
+                "--until",
+                type=_When(end_of_day=True),
+                help=f"Only {what} up to this time (a date includes its whole day).",
+            ),
+            click.option(
+                "--source",
+                "sources",
+                multiple=True,
+                help="Only stories seen at this outlet (aljazeera.net, its subdomains too) or"
+                " path or URL prefix; repeat for any of several.",
+            ),
+            click.option(
+                "--lang",
+                "langs",
+                multiple=True,
+                help="Only stories in this language (ar, en); repeat for any of several.",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command  # type: ignore[return-value]
+
+    return decorate
+
+
+def _filtered(wanted: StoryFilter) -> str:
+    """The filter in words, for a 'nothing found' line ('' when there is no filter)."""
+    parts = []
+    if wanted.since:
+        parts.append(f"since {wanted.since:%Y-%m-%d %H:%M:%S}Z")
+    if wanted.until:
+        parts.append(f"until {wanted.until:%Y-%m-%d %H:%M:%S}Z")
+    if wanted.sources:
+        parts.append("at " + " or ".join(wanted.sources))
+    if wanted.langs:
+        parts.append("in " + " or ".join(wanted.langs))
+    return (" " + ", ".join(parts)) if parts else ""
 
 
 class _Failed(click.ClickException):
@@ -524,16 +613,17 @@ def serve(
 
 @cli.command()
 @_store_options
-def export(db: str | None, config: Path | None) -> None:
+@_filter_options("stories published (else first seen)")
+def export(db: str | None, config: Path | None, wanted: StoryFilter) -> None:
     """Print every stored story as NDJSON (one JSON object per line), oldest first."""
     exported = 0
     with _opened(_settings(db, config)) as store:
-        for article in store.iter_articles():
+        for article in store.iter_articles(wanted):
             record = article_json(article, store.sources_of(article.id))
             click.echo(json.dumps(record, ensure_ascii=False))
             exported += 1
     if not exported:
-        click.echo("no stories stored", err=True)
+        click.echo(f"no stories stored{_filtered(wanted)}", err=True)
 
 
 @cli.command()
@@ -547,6 +637,7 @@ def export(db: str | None, config: Path | None) -> None:
     multiple=True,
     help="Only stories naming this entity id (Q7747, nm:kremlin); repeat for all of several.",
 )
+@_filter_options("stories published (else first seen)")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
 def search(
     query: str,
@@ -554,6 +645,7 @@ def search(
     config: Path | None,
     limit: int,
     entity_ids: tuple[str, ...],
+    wanted: StoryFilter,
     as_json: bool,
 ) -> None:
     """Find stored stories containing every word of QUERY and naming every --entity.
@@ -567,15 +659,15 @@ def search(
     if not query.strip() and not entity_ids:
         raise click.UsageError("give a QUERY, an --entity, or both")
     with _opened(_settings(db, config)) as store:
-        hits = find(store, query, limit, entity_ids)
+        hits = find(store, query, limit, entity_ids, wanted)
     for hit in hits:
         if as_json:
             click.echo(json.dumps(dataclasses.asdict(hit), ensure_ascii=False))
         else:
             event = f"  (event {hit.event_id})" if hit.event_id else ""
             click.echo(f"{hit.id}  {hit.title}{event}\n    {hit.source}\n    {hit.snippet}")
-    if not hits and not as_json:
-        click.echo("no match", err=True)
+    if not hits:
+        click.echo(f"no match{_filtered(wanted)}", err=True)
 
 
 @cli.command()
@@ -607,13 +699,22 @@ def rejected(
     "--min-copies", default=1, show_default=True, help="Only stories with this many copies."
 )
 @click.option("-n", "--limit", type=int, help="At most this many stories.")
+@_filter_options("copies published (else first seen)")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
 def stories(
-    db: str | None, config: Path | None, min_copies: int, limit: int | None, as_json: bool
+    db: str | None,
+    config: Path | None,
+    min_copies: int,
+    limit: int | None,
+    wanted: StoryFilter,
+    as_json: bool,
 ) -> None:
-    """List stories (near-duplicate clusters) with their copies and sources, most copied first."""
+    """List stories (near-duplicate clusters) with their copies and sources, most copied first.
+
+    With filters, a story's copies are those the filters admit.
+    """
     with _opened(_settings(db, config)) as store:
-        found = store.stories(min_copies=min_copies, limit=limit)
+        found = store.stories(min_copies=min_copies, limit=limit, wanted=wanted)
     for story in found:
         if as_json:
             record = {
@@ -636,8 +737,8 @@ def stories(
                 else f"{copy.similarity:.2f} ~ {copy.duplicate_of}"
             )
             click.echo(f"    {copy.id}  {mark}  {copy.source}")
-    if not found and not as_json:
-        click.echo(f"no stories with {min_copies} or more copies", err=True)
+    if not found:
+        click.echo(f"no stories with {min_copies} or more copies{_filtered(wanted)}", err=True)
 
 
 @cli.group()
@@ -1018,6 +1119,7 @@ def _feed_alert_json(alert: FeedAlert) -> dict[str, object]:
 @click.option("--rule", help="Only this rule's alerts.")
 @click.option("-n", "--limit", default=20, show_default=True, help="Most alerts to show.")
 @click.option("--unsent", is_flag=True, help="Only alerts with a message not sent yet.")
+@_filter_options("alerts fired")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per alert.")
 @click.pass_context
 def alerts(
@@ -1027,6 +1129,7 @@ def alerts(
     rule: str | None,
     limit: int,
     unsent: bool,
+    wanted: StoryFilter,
     as_json: bool,
 ) -> None:
     """List alerts, newest first, with each channel's delivery state.
@@ -1038,8 +1141,8 @@ def alerts(
         return
     with _opened(_settings(db, config)) as store:
         found: list[AlertRecord | FeedAlert] = [
-            *store.alerts(rule=rule, limit=limit, unsent=unsent),
-            *store.feed_alerts(rule=rule, limit=limit, unsent=unsent),
+            *store.alerts(rule=rule, limit=limit, unsent=unsent, wanted=wanted),
+            *store.feed_alerts(rule=rule, limit=limit, unsent=unsent, wanted=wanted),
         ]
         counts = store.delivery_counts()
     found = sorted(found, key=lambda a: a.matched_at, reverse=True)[:limit]
@@ -1061,7 +1164,7 @@ def alerts(
                 )
     if not as_json:
         if not found:
-            click.echo("no alerts", err=True)
+            click.echo(f"no alerts{_filtered(wanted)}", err=True)
         click.echo("outbox: " + ", ".join(f"{n} {state}" for state, n in counts.items()), err=True)
 
 

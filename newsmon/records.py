@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
@@ -28,6 +28,11 @@ def pickled_by_fields(cls: C) -> C:
 
     cls.__reduce__ = __reduce__  # type: ignore[assignment]
     return cls
+
+
+def as_utc(at: datetime) -> datetime:
+    """A time with a zone: a naive one (a page's day-only date) is taken as UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class ContentType(StrEnum):
@@ -131,6 +136,16 @@ class Article:
     # Set by the events stage when the article is stored: the event its story reports.
     event_id: str | None = None
 
+    def story_time(self) -> datetime:
+        """When the story happened: published, else first seen (UTC).
+
+        A publication date after the article was read is a wrong date, not the future.
+        """
+        read = as_utc(self.ingested_at)
+        if self.published_at is None:
+            return read
+        return min(as_utc(self.published_at), read)
+
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
@@ -233,6 +248,27 @@ class StoryCopies:
     title: str
     copies: list[Article]
     sources: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFilter:
+    """Which stories a listing shows; an empty filter shows every story.
+
+    since/until bound the story time (published, else first seen), both inclusive; a
+    source is an outlet's host (its subdomains too) or the start of a path or URL; several
+    sources or languages mean any of them.
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
+    sources: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until or self.sources or self.langs)
+
+
+EVERY_STORY = StoryFilter()
 
 
 @pickled_by_fields

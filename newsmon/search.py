@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from enrich.arabic import normalize_text, query_groups, words
-from newsmon.records import Article, SearchHit
+from newsmon.records import EVERY_STORY, Article, SearchHit, StoryFilter
 from newsmon.store.base import ArticleStore
 
 _SNIPPET_CHARS = 160
@@ -42,9 +42,14 @@ def _mention_groups(article: Article, entity_ids: Sequence[str]) -> list[list[st
 
 
 def find(
-    store: ArticleStore, query: str, limit: int = 10, entity_ids: Sequence[str] = ()
+    store: ArticleStore,
+    query: str,
+    limit: int = 10,
+    entity_ids: Sequence[str] = (),
+    wanted: StoryFilter = EVERY_STORY,
 ) -> list[SearchHit]:
-    """Stored articles matching every query word (any spelling) and naming every entity id."""
+    """Stored articles the filter admits that match every query word (any spelling) and
+    name every entity id."""
     groups = query_groups(query)
     return [
         SearchHit(
@@ -55,5 +60,5 @@ def find(
             snippet=snippet(article.text, groups or _mention_groups(article, entity_ids)),
             event_id=article.event_id,
         )
-        for article, score in store.search(groups, limit, entity_ids)
+        for article, score in store.search(groups, limit, entity_ids, wanted)
     ]

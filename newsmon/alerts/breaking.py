@@ -15,9 +15,8 @@ from pathlib import PurePath
 
 from courlan import extract_domain
 
-from enrich.events import as_utc
 from newsmon.alerts.rules import AlertRule
-from newsmon.records import EventSource
+from newsmon.records import EventSource, as_utc
 
 
 def outlet(source: str) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from newsmon.records import (
+    EVERY_STORY,
     AlertRecord,
     Article,
     ChannelTarget,
@@ -34,6 +35,7 @@ from newsmon.records import (
     SilenceMatch,
     StoreResult,
     StoryCopies,
+    StoryFilter,
     StoryLink,
 )
 
@@ -103,8 +105,13 @@ class ArticleStore(Protocol):
         """For each id: (normalised text, cluster id)."""
         ...
 
-    def stories(self, min_copies: int = 1, limit: int | None = None) -> list[StoryCopies]:
-        """Stories with their copies (first seen first), the most copied stories first."""
+    def stories(
+        self, min_copies: int = 1, limit: int | None = None, wanted: StoryFilter = EVERY_STORY
+    ) -> list[StoryCopies]:
+        """Stories with their copies (first seen first), the most copied stories first.
+
+        With a filter, only the copies it admits are counted and listed.
+        """
         ...
 
     def reset_stories(self) -> None:
@@ -117,8 +124,8 @@ class ArticleStore(Protocol):
         """Recompute stored articles' story links and band keys, in order."""
         ...
 
-    def iter_articles(self) -> Iterator[Article]:
-        """All articles, oldest first."""
+    def iter_articles(self, wanted: StoryFilter = EVERY_STORY) -> Iterator[Article]:
+        """All articles the filter admits, oldest first."""
         ...
 
     def sources_of(self, article_id: str) -> list[str]:
@@ -142,8 +149,10 @@ class ArticleStore(Protocol):
         any_of_groups: Sequence[Sequence[str]],
         limit: int,
         entity_ids: Sequence[str] = (),
+        wanted: StoryFilter = EVERY_STORY,
     ) -> list[tuple[Article, float]]:
-        """Articles with, for every group, one of its terms, and every entity; best first."""
+        """Articles the filter admits with, for every group, one of its terms, and every
+        entity; best first."""
         ...
 
     def replace_entities(self, tagged: Sequence[Article]) -> None:
@@ -309,9 +318,14 @@ class AlertOutbox(Protocol):
         ...
 
     def alerts(
-        self, rule: str | None = None, limit: int = 50, unsent: bool = False
+        self,
+        rule: str | None = None,
+        limit: int = 50,
+        unsent: bool = False,
+        wanted: StoryFilter = EVERY_STORY,
     ) -> list[AlertRecord]:
-        """Alerts, newest first, with their deliveries."""
+        """Alerts, newest first, with their deliveries; since/until bound when they fired,
+        sources and languages are the alerted story's."""
         ...
 
     def alerts_by_id(self, ids: Sequence[int]) -> list[AlertRecord]:
@@ -379,9 +393,14 @@ class FeedAlerts(Protocol):
         ...
 
     def feed_alerts(
-        self, rule: str | None = None, limit: int = 50, unsent: bool = False
+        self,
+        rule: str | None = None,
+        limit: int = 50,
+        unsent: bool = False,
+        wanted: StoryFilter = EVERY_STORY,
     ) -> list[FeedAlert]:
-        """Feed alerts, newest first; unsent: only those with a delivery not sent."""
+        """Feed alerts, newest first; unsent: only those with a delivery not sent; since/until
+        bound when they fired, sources match the feed, any language filter admits none."""
         ...
 
 

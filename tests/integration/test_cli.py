@@ -201,6 +201,35 @@ def test_the_run_summary_as_json(seeds: Path, tmp_path: Path) -> None:
     assert (again["stored"], again["already_known"], again["status"]) == (0, 5, "ok")
 
 
+def test_listings_take_time_outlet_and_language_filters(seeds: Path, tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    assert newsmon("run", str(seeds), db=db).returncode == 0
+
+    def lines(*args: str) -> list[dict[str, object]]:
+        result = newsmon(*args, db=db)
+        assert result.returncode == 0, (args, result.stderr)
+        return [json.loads(x) for x in result.stdout.splitlines()]
+
+    one = str(seeds / "001_c7913647ea205634.txt")
+    assert [r["source"] for r in lines("export", "--source", one)] == [one]
+    assert len(lines("export", "--since", "1h", "--lang", "ar")) == 5
+    assert len(lines("stories", "--json", "--source", str(seeds) + "/")) == 5
+    alerted = lines("alerts", "--json", "--rule", "putin-xi", "--since", "2026-01-01")
+    assert len(alerted) == 5
+    assert lines("alerts", "--json", "--since", "2026-01-01", "--lang", "en") == []
+    for args, said in (
+        (["export", "--lang", "en"], "no stories stored in en"),
+        (["search", "بوتين", "--until", "2020-01-01"], "no match until 2020-01-01 23:59:59Z"),
+        (["stories", "--source", "rt.com"], "no stories with 1 or more copies at rt.com"),
+    ):
+        result = newsmon(*args, db=db)
+        assert (result.returncode, result.stdout) == (0, ""), args
+        assert result.stderr.splitlines()[0] == said, args
+    bad = newsmon("export", "--since", "yesterday", db=db)
+    assert bad.returncode == 2
+    assert "Invalid value for '--since': 'yesterday' is not a time" in bad.stderr
+
+
 def test_help_texts(tmp_path: Path) -> None:
     commands = ([], ["run"], ["export"], ["search"], ["rejected"], ["stories"], ["dedup"])
     more = (["entities"], ["entities", "tag"], ["entities", "retag"], ["es"], ["es", "sync"])

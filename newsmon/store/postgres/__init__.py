@@ -35,7 +35,7 @@ class PostgresStore(
         self,
         columns: str,
         groups: list[list[str]],
-        entity_filter: str,
+        where: str,
         parameters: Sequence[str | int],
     ) -> list[Row]:
         """Rows of the articles with a term of every group, with a `score`, best first."""
@@ -49,7 +49,7 @@ class PostgresStore(
         return self._db.execute(
             f"SELECT {columns}, ts_rank('{{0.1, 0.2, 0.4, 0.3}}', f.terms, q.query) AS score"
             f" FROM articles_fts f JOIN articles a ON a.id = f.id, (SELECT {query} AS query) q"
-            f" WHERE f.terms @@ q.query{entity_filter} ORDER BY score DESC, a.rowid LIMIT ?",
+            f" WHERE f.terms @@ q.query{where} ORDER BY score DESC, a.rowid LIMIT ?",
             (*terms, *parameters),
         ).fetchall()
 

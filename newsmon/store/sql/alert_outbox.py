@@ -9,6 +9,7 @@ from typing import Any
 
 from newsmon.ids import delivery_key
 from newsmon.records import (
+    EVERY_STORY,
     AlertRecord,
     AlertState,
     AlertUpdate,
@@ -19,12 +20,15 @@ from newsmon.records import (
     DeliveryStatus,
     PendingUpdates,
     RuleMatch,
+    StoryFilter,
 )
 from newsmon.store.sql.tables import (
     Row,
     SQLTables,
     _dt,
     _ts,
+    fired_between_sql,
+    story_filter_sql,
 )
 
 
@@ -398,13 +402,27 @@ class AlertOutboxTables(SQLTables):
         return counts
 
     def alerts(
-        self, rule: str | None = None, limit: int = 50, unsent: bool = False
+        self,
+        rule: str | None = None,
+        limit: int = 50,
+        unsent: bool = False,
+        wanted: StoryFilter = EVERY_STORY,
     ) -> list[AlertRecord]:
-        """Alerts, newest first, with their deliveries; unsent: only those with one not sent."""
-        sql = "SELECT id FROM alerts a WHERE 1 = 1"
-        params: list[Any] = []
+        """Alerts, newest first, with their deliveries; unsent: only those with one not sent.
+
+        The filter's since/until bound when an alert fired; its sources and languages are
+        the alerted story's.
+        """
+        story_where, params = story_filter_sql(wanted, article="ar", times=False)
+        sql = (
+            "SELECT a.id FROM alerts a JOIN articles ar ON ar.id = a.article_id"
+            f" WHERE 1 = 1{story_where}"
+        )
+        fired_where, fired_params = fired_between_sql(wanted, "a.matched_at")
+        sql += fired_where
+        params += fired_params
         if rule:
-            sql += " AND rule = ?"
+            sql += " AND a.rule = ?"
             params.append(rule)
         if unsent:
             sql += (
@@ -412,7 +430,7 @@ class AlertOutboxTables(SQLTables):
                 " ON d.id = da.delivery_id WHERE da.alert_id = a.id AND d.state != 'sent')"
             )
         rows = self._db.execute(
-            sql + " ORDER BY matched_at DESC, id DESC LIMIT ?", (*params, limit)
+            sql + " ORDER BY a.matched_at DESC, a.id DESC LIMIT ?", (*params, limit)
         )
         return self.alerts_by_id([int(row[0]) for row in rows])
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from newsmon.errors import StoreError
 from newsmon.records import (
+    EVERY_STORY,
     Article,
     EntityTag,
     EventLink,
@@ -14,6 +15,7 @@ from newsmon.records import (
     Mention,
     StoreResult,
     StoryCopies,
+    StoryFilter,
     StoryLink,
 )
 from newsmon.store.sql.events import EventTables, event_columns
@@ -23,10 +25,12 @@ from newsmon.store.sql.tables import (
     Row,
     _article,
     _now,
+    story_filter_sql,
+    story_second,
 )
 
 LAYOUT_KEY = "dedup_layout"
-_INSERT_COLUMNS = f"{_ARTICLE_COLUMNS}, event_score, event_shared, run_id"
+_INSERT_COLUMNS = f"{_ARTICLE_COLUMNS}, event_score, event_shared, run_id, story_time"
 _INSERT_MARKS = ", ".join("?" * len(_INSERT_COLUMNS.split(",")))
 # Documents read per band key: the oldest few copies stand for a story copied many times.
 _PER_KEY = 16
@@ -167,6 +171,7 @@ class ArticleTables(EventTables):
                 a.version_of,
                 *event_columns(event),
                 run_id,
+                story_second(a.story_time()),
             ),
         )
         self._db.executemany(
@@ -218,25 +223,32 @@ class ArticleTables(EventTables):
             for i, (text, cluster) in self._by_ids("text_norm, cluster_id", ids).items()
         }
 
-    def stories(self, min_copies: int = 1, limit: int | None = None) -> list[StoryCopies]:
-        """Stories with their copies (first seen first), the most copied stories first."""
+    def stories(
+        self, min_copies: int = 1, limit: int | None = None, wanted: StoryFilter = EVERY_STORY
+    ) -> list[StoryCopies]:
+        """Stories with their copies (first seen first), the most copied stories first.
+
+        With a filter, only the copies it admits are counted and listed.
+        """
+        where, admitted = story_filter_sql(wanted)
         sql = (
-            "SELECT cluster_id, count(*) AS n, min(rowid) AS first FROM articles"
-            " GROUP BY cluster_id HAVING count(*) >= ? ORDER BY n DESC, first"
+            "SELECT a.cluster_id, count(*) AS n, min(a.rowid) AS first FROM articles a"
+            f" WHERE 1 = 1{where} GROUP BY a.cluster_id HAVING count(*) >= ? ORDER BY n DESC, first"
         )
-        params: tuple[int, ...] = (min_copies,)
+        params = [*admitted, min_copies]
         if limit is not None:
             sql += " LIMIT ?"
-            params += (limit,)
+            params.append(limit)
+        columns = ", ".join("a." + c for c in _ARTICLE_COLUMNS.split(", "))
         result = []
         for cluster_id, _n, _first in self._db.execute(sql, params).fetchall():
             copies = self._with_entities(
                 [
                     _article(row)
                     for row in self._db.execute(
-                        f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE cluster_id = ?"
-                        " ORDER BY rowid",
-                        (cluster_id,),
+                        f"SELECT {columns} FROM articles a WHERE a.cluster_id = ?{where}"
+                        " ORDER BY a.rowid",
+                        (cluster_id, *admitted),
                     )
                 ]
             )
@@ -283,10 +295,13 @@ class ArticleTables(EventTables):
             ids,
         )
 
-    def iter_articles(self) -> Iterator[Article]:
-        """All articles, oldest first."""
+    def iter_articles(self, wanted: StoryFilter = EVERY_STORY) -> Iterator[Article]:
+        """All articles the filter admits, oldest first."""
+        where, params = story_filter_sql(wanted)
+        columns = ", ".join("a." + c for c in _ARTICLE_COLUMNS.split(", "))
         cursor = self._db.execute(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY ingested_at, rowid"
+            f"SELECT {columns} FROM articles a WHERE 1 = 1{where} ORDER BY a.ingested_at, a.rowid",
+            params,
         )
         while rows := cursor.fetchmany(_ID_CHUNK):
             yield from self._with_entities([_article(row) for row in rows])
@@ -304,6 +319,7 @@ class ArticleTables(EventTables):
         any_of_groups: Sequence[Sequence[str]],
         limit: int,
         entity_ids: Sequence[str] = (),
+        wanted: StoryFilter = EVERY_STORY,
     ) -> list[tuple[Article, float]]:
         """Articles with, for every group, one of its terms, and every entity; best first.
 
@@ -314,18 +330,20 @@ class ArticleTables(EventTables):
         if not groups and not entity_ids:
             return []
         columns = ", ".join("a." + c for c in _ARTICLE_COLUMNS.split(", "))
-        entity_filter = "".join(
+        story_where, story_params = story_filter_sql(wanted)
+        where = story_where + "".join(
             " AND a.id IN (SELECT article_id FROM article_entities WHERE entity_id = ?)"
             for _ in entity_ids
         )
+        params = (*story_params, *entity_ids, limit)
         if not groups:
             rows = self._db.execute(
-                f"SELECT {columns}, 0.0 AS score FROM articles a WHERE 1 = 1{entity_filter}"
-                " ORDER BY a.ingested_at DESC, a.rowid DESC LIMIT ?",
-                (*entity_ids, limit),
+                f"SELECT {columns}, 0.0 AS score FROM articles a WHERE 1 = 1{where}"
+                " ORDER BY a.story_time DESC, a.rowid DESC LIMIT ?",
+                params,
             ).fetchall()
         else:
-            rows = self._match_rows(columns, groups, entity_filter, (*entity_ids, limit))
+            rows = self._match_rows(columns, groups, where, params)
         articles = self._with_entities([_article(row) for row in rows])
         return [(a, float(row["score"])) for a, row in zip(articles, rows, strict=True)]
 
@@ -333,7 +351,7 @@ class ArticleTables(EventTables):
         self,
         columns: str,
         groups: list[list[str]],
-        entity_filter: str,
+        where: str,
         parameters: Sequence[str | int],
     ) -> list[Row]:
         """Rows of the articles with a term of every group, with a `score`, best first."""
@@ -344,6 +362,6 @@ class ArticleTables(EventTables):
         return self._db.execute(
             f"SELECT {columns}, -bm25(articles_fts, 0.0, 3.0, 1.0) AS score"
             " FROM articles_fts JOIN articles a ON a.id = articles_fts.id"
-            f" WHERE articles_fts MATCH ?{entity_filter} ORDER BY score DESC LIMIT ?",
+            f" WHERE articles_fts MATCH ?{where} ORDER BY score DESC LIMIT ?",
             (expression, *parameters),
         ).fetchall()

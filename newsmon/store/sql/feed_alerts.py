@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from newsmon.ids import delivery_key
-from newsmon.records import AlertState, DeliveryStatus, FeedAlert, SilenceMatch
+from newsmon.records import (
+    EVERY_STORY,
+    AlertState,
+    DeliveryStatus,
+    FeedAlert,
+    SilenceMatch,
+    StoryFilter,
+)
 from newsmon.store.sql.alert_outbox import AlertOutboxTables, _delivery_status
-from newsmon.store.sql.tables import Row, _dt, _ts
+from newsmon.store.sql.tables import Row, _dt, _ts, fired_between_sql, source_like_sql
 
 
 def _feed_alert(row: Row) -> FeedAlert:
@@ -79,11 +85,25 @@ class FeedAlertTables(AlertOutboxTables):
         ]
 
     def feed_alerts(
-        self, rule: str | None = None, limit: int = 50, unsent: bool = False
+        self,
+        rule: str | None = None,
+        limit: int = 50,
+        unsent: bool = False,
+        wanted: StoryFilter = EVERY_STORY,
     ) -> list[FeedAlert]:
-        """Feed alerts, newest first; unsent: only those with a delivery not sent."""
-        sql = "SELECT id FROM feed_alerts fa WHERE 1 = 1"
-        params: list[Any] = []
+        """Feed alerts, newest first; unsent: only those with a delivery not sent.
+
+        The filter's since/until bound when an alert fired, its sources the feed's name or
+        address; a filter on languages admits none (a silence has no language).
+        """
+        if wanted.langs:
+            return []
+        sql, params = fired_between_sql(wanted, "fa.matched_at")
+        sql = "SELECT id FROM feed_alerts fa WHERE 1 = 1" + sql
+        if wanted.sources:
+            like, like_params = source_like_sql("fa.url", wanted.sources)
+            sql += f" AND (fa.feed IN ({', '.join('?' * len(wanted.sources))}) OR {like})"
+            params += [*wanted.sources, *like_params]
         if rule:
             sql += " AND rule = ?"
             params.append(rule)

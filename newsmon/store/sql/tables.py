@@ -20,6 +20,8 @@ from newsmon.records import (
     Article,
     EntityTag,
     Mention,
+    StoryFilter,
+    as_utc,
 )
 
 Analyzer = Callable[[str], str]
@@ -36,6 +38,73 @@ def _now() -> str:
 def _ts(at: datetime) -> str:
     # One fixed width in UTC, so timestamps compare correctly as text in SQL.
     return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def story_second(at: datetime) -> str:
+    """A time as the articles.story_time column holds it: UTC, to the second (0014)."""
+    return as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def source_patterns(source: str) -> list[str]:
+    """LIKE patterns for one --source: a host (and its subdomains) in a URL, or a prefix."""
+    value = _like_escaped(source.strip())
+    patterns = [value + "%"]
+    if "/" not in source and ":" not in source:
+        host = value.lower().removeprefix("www.")
+        patterns += [f"%://{host}/%", f"%://{host}", f"%://%.{host}/%", f"%://%.{host}"]
+    return patterns
+
+
+def source_like_sql(column: str, sources: Sequence[str]) -> tuple[str, list[Any]]:
+    """One SQL condition: the column matches any of the sources (see source_patterns)."""
+    likes = [p for source in sources for p in source_patterns(source)]
+    # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    condition = " OR ".join(f"lower({column}) LIKE lower(?) ESCAPE '\\'" for _ in likes)
+    return f"({condition})", likes
+
+
+def story_filter_sql(
+    wanted: StoryFilter, article: str = "a", times: bool = True
+) -> tuple[str, list[Any]]:
+    """SQL conditions (each starting with AND) and their parameters for a story filter.
+
+    `article` is the alias of the articles table; times=False leaves since/until out (a
+    listing that bounds another time, such as when an alert fired).
+    """
+    sql, params = "", []
+    if times and wanted.since:
+        sql += f" AND {article}.story_time >= ?"
+        params.append(story_second(wanted.since))
+    if times and wanted.until:
+        sql += f" AND {article}.story_time <= ?"
+        params.append(story_second(wanted.until))
+    if wanted.langs:
+        sql += f" AND {article}.lang IN ({', '.join('?' * len(wanted.langs))})"
+        params += list(wanted.langs)
+    if wanted.sources:
+        like, like_params = source_like_sql("s.source", wanted.sources)
+        sql += (
+            " AND EXISTS (SELECT 1 FROM article_sources s"
+            f" WHERE s.article_id = {article}.id AND {like})"
+        )
+        params += like_params
+    return sql, params
+
+
+def fired_between_sql(wanted: StoryFilter, column: str) -> tuple[str, list[Any]]:
+    """SQL conditions bounding a `_ts` column (when an alert fired) by since/until."""
+    sql, params = "", []
+    if wanted.since:
+        sql += f" AND {column} >= ?"
+        params.append(_ts(as_utc(wanted.since)))
+    if wanted.until:
+        sql += f" AND {column} <= ?"
+        params.append(_ts(as_utc(wanted.until)))
+    return sql, params
 
 
 def _dt(value: str | None) -> datetime | None:
