@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,8 +24,9 @@ from pydantic import SecretStr
 from connectors.es_lifecycle import LifecyclePolicy
 from newsmon.errors import ExternalError
 from newsmon.export import article_json
+from newsmon.outlet import outlet
 from newsmon.packaged import packaged
-from newsmon.records import Article
+from newsmon.records import Article, as_utc
 from newsmon.secret_urls import redact
 
 log = logging.getLogger("newsmon.elasticsearch")
@@ -33,6 +34,7 @@ log = logging.getLogger("newsmon.elasticsearch")
 DEFAULT_TEMPLATE = packaged("stories-template.json")
 # Item statuses worth sending again later: too many requests and server-side failures.
 _RETRY_LATER = {429, 500, 502, 503, 504}
+_ENTITY_FIELDS = (("people", "person"), ("places", "place"), ("organisations", "org"))
 # How a cluster without index lifecycle management answers its API: no such handler
 # (400, the emulator), not found, or gone (410, serverless).
 _NO_ILM = {400, 404, 410}
@@ -57,6 +59,8 @@ class ElasticsearchConfig:
     password: SecretStr | None
     ca_certs: Path | None
     verify_certs: bool
+    # Where the English and Arabic entity names come from (None: the shipped gazetteer).
+    gazetteer: Path | None = None
 
 
 class SinkUnavailable(ExternalError):
@@ -83,16 +87,35 @@ class IndexOutcome:
 
 
 def es_document(
-    article: Article, sources: Sequence[str], alert_rules: Sequence[str] = ()
+    article: Article,
+    sources: Sequence[str],
+    alert_rules: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The indexed document: the export record plus keyword fields for filters and charts."""
+    """The indexed document: the export record plus keyword fields for filters and charts.
+
+    `published_at` is the story time (publication, else first seen: every story has one
+    for the dashboards' time field); `published_from` says which. People, places and
+    organisations get their English · Arabic names from `names` (else the stored label).
+    """
     doc = article_json(article, list(sources))
+    doc["published_at"] = article.story_time().isoformat()
+    published = article.published_at
+    dated = published is not None and as_utc(published) <= as_utc(article.ingested_at)
+    doc["published_from"] = "page" if dated else "first-seen"
     doc["alert_rules"] = list(alert_rules)
     doc["first_copy"] = article.duplicate_of is None
     doc["entity_ids"] = [tag.id for tag in article.entities]
     doc["entity_labels"] = [tag.label for tag in article.entities]
+    for field_name, entity_type in _ENTITY_FIELDS:
+        doc[field_name] = [
+            (names or {}).get(tag.id, tag.label)
+            for tag in article.entities
+            if tag.type == entity_type
+        ]
     host = urlsplit(article.url).hostname if article.url else None
     doc["source_domain"] = host.removeprefix("www.") if host else None
+    doc["outlet"] = outlet(article.url or article.source)
     return doc
 
 
@@ -107,8 +130,14 @@ def _reason(error: Any) -> str:
 class ElasticsearchSink:
     """Writes stories to Elasticsearch; one instance per run or command."""
 
-    def __init__(self, config: ElasticsearchConfig, client: Elasticsearch | None = None) -> None:
+    def __init__(
+        self,
+        config: ElasticsearchConfig,
+        client: Elasticsearch | None = None,
+        entity_names: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = redact(config.url)
+        self.entity_names = entity_names or {}
         self.alias = config.alias
         self.template_path = config.template or DEFAULT_TEMPLATE
         self.lifecycle_path = config.lifecycle
@@ -262,6 +291,27 @@ class ElasticsearchSink:
                 index=",".join(stale),
                 settings=wanted,
             )
+
+    def install_template(self, name: str, body: dict[str, Any]) -> None:
+        """Install (or replace) one index template under `name`."""
+        self._call(
+            f"installing the index template {name}",
+            self.client.indices.put_index_template,
+            name=name,
+            **body,
+        )
+
+    def ensure_index(self, index: str, properties: dict[str, Any]) -> None:
+        """Create a plain index (its template applies), or add the template's new fields."""
+        if self._call(f"looking for {index}", self.client.indices.exists, index=index):
+            self._call(
+                f"adding the template's new fields to {index}",
+                self.client.indices.put_mapping,
+                index=index,
+                properties=properties,
+            )
+        else:
+            self._call(f"creating {index}", self.client.indices.create, index=index)
 
     def write_index(self) -> str:
         """The concrete index the alias writes to."""

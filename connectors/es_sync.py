@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from connectors.elasticsearch import ElasticsearchSink, IndexOutcome, SinkUnavailable, es_document
 from connectors.es_rollover import RolloverReport, apply_lifecycle
-from newsmon.records import Article, Rejection
+from connectors.es_status import StatusIndices
+from newsmon.records import Article, Rejection, StoryFilter
 from newsmon.stages import batched
 from newsmon.store.base import Store
 
 log = logging.getLogger("newsmon.elasticsearch")
+
+# Alerts sent to the alerts index on each sync: those fired within STATUS_DAYS, at most
+# STATUS_LIMIT (story alerts and feed alerts each).
+STATUS_DAYS = 30
+STATUS_LIMIT = 5000
 
 
 @dataclass(slots=True)
@@ -23,6 +30,8 @@ class SyncResult:
     pending: int = 0
     error: str | None = None
     rollover: RolloverReport | None = None
+    # Documents written to the alerts and feeds indices (connectors.es_status).
+    status: int = 0
 
 
 def _send(
@@ -31,7 +40,8 @@ def _send(
     ids = [a.id for a in articles]
     sources, rules = store.sources_for(ids), store.alert_rules_for(ids)
     outcome = sink.index(
-        (es_document(a, sources[a.id], rules[a.id]) for a in articles), index=index
+        (es_document(a, sources[a.id], rules[a.id], sink.entity_names) for a in articles),
+        index=index,
     )
     store.es_mark(outcome.indexed, outcome.rejected)
     source_of = {a.id: a.source for a in articles}
@@ -40,6 +50,28 @@ def _send(
         for doc_id, reason in outcome.rejected
     ]
     return outcome, rejections
+
+
+def send_status(store: Store, sink: ElasticsearchSink, now: datetime | None = None) -> int:
+    """Bring the alerts and feeds indices up to date; how many documents were written.
+
+    Alerts of the last STATUS_DAYS days (their delivery state still moves), at most
+    STATUS_LIMIT of each kind, and every feed. A document Elasticsearch refuses is logged:
+    the store keeps the alert either way.
+    """
+    now = now or datetime.now(UTC)
+    recent = StoryFilter(since=now - timedelta(days=STATUS_DAYS))
+    status = StatusIndices(sink)
+    status.setup()
+    outcome = status.send(
+        store.alerts(limit=STATUS_LIMIT, wanted=recent),
+        store.feed_alerts(limit=STATUS_LIMIT, wanted=recent),
+        list(store.feed_states().values()),
+        now,
+    )
+    for doc_id, reason in outcome.rejected:
+        log.warning("%s: status document %s not indexed: %s", sink.url, doc_id, reason)
+    return len(outcome.indexed)
 
 
 def sync(store: Store, sink: ElasticsearchSink) -> SyncResult:
@@ -60,6 +92,7 @@ def sync(store: Store, sink: ElasticsearchSink) -> SyncResult:
         # Without ILM nobody else rolls the index over: each sync is newsmon's chance to.
         if not sink.has_ilm():
             result.rollover = apply_lifecycle(sink)
+        result.status = send_status(store, sink)
     except SinkUnavailable as exc:
         result.error = str(exc)
         log.warning("%s; unsent stories stay in the store and go next time", exc)
@@ -100,5 +133,6 @@ def reindex(
             " run `newsmon es reindex` again"
         )
     old = sink.switch_alias(new, expected, keep_old)
+    result.status = send_status(store, sink)
     result.pending = store.es_counts()["pending"]
     return result, new, old

@@ -57,6 +57,12 @@ class GazEntity:
         """Preferred label in the story's language (Arabic or English)."""
         return self.label_ar if lang == "ar" else self.label_en or self.label_ar
 
+    def display_name(self) -> str:
+        """English and Arabic label together, for readers of either (dashboards)."""
+        if self.label_en and self.label_ar and self.label_en != self.label_ar:
+            return f"{self.label_en} · {self.label_ar}"
+        return self.label_en or self.label_ar
+
 
 @dataclass(frozen=True, slots=True)
 class Alias:
@@ -268,3 +274,8 @@ def _load_gazetteer(path: Path | None, stamp: FileStamp) -> Gazetteer:
     if not files:
         raise ValueError(f"{path}: no gazetteer files (*.yml) found")
     return build([(_read(file), file.name) for file in files])
+
+
+def display_names(path: Path | None = None) -> dict[str, str]:
+    """Every gazetteer entity's English · Arabic name by id."""
+    return {i: e.display_name() for i, e in load_gazetteer(path).entities.items()}

@@ -25,6 +25,7 @@ from connectors.elasticsearch import ElasticsearchConfig, ElasticsearchSink
 from connectors.es_sync import SyncResult, sync
 from enrich.dedup import DedupParams, store_stories
 from enrich.events import EventParams
+from enrich.gazetteer import display_names
 from flows.events import emit_alert_sent, emit_new_stories
 from flows.runners import in_order, task_runner_for, workers_share_api
 from newsmon.alerts.check import check_new_stories
@@ -80,7 +81,7 @@ def index_task(store_at: StoreConfig, es: ElasticsearchConfig, run_id: str) -> S
     """Send what Elasticsearch has not acknowledged yet (this batch and any backlog)."""
     store = store_at.open()
     try:
-        result = sync(store, ElasticsearchSink(es))
+        result = sync(store, ElasticsearchSink(es, entity_names=display_names(es.gazetteer)))
         store.add_rejections(run_id, result.rejected)
         return result
     finally:

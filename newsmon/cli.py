@@ -20,7 +20,7 @@ import click
 from pydantic import ValidationError
 
 from newsmon.errors import ConfigError, ExternalError, StoreError
-from newsmon.export import article_json
+from newsmon.export import alert_json, article_json, feed_alert_json
 from newsmon.records import (
     AlertRecord,
     AlertState,
@@ -920,12 +920,13 @@ def es() -> None:
 
 def _sink(settings: Settings) -> Any:
     from connectors.elasticsearch import ElasticsearchSink
+    from enrich.gazetteer import display_names
     from newsmon.compose import es_config
 
     es = es_config(settings)
     if es is None:
         raise _Failed("no Elasticsearch configured: set NEWSMON_ELASTICSEARCH_URL")
-    return ElasticsearchSink(es)
+    return ElasticsearchSink(es, entity_names=display_names(es.gazetteer))
 
 
 @es.command("setup")
@@ -1012,7 +1013,10 @@ def es_sync(db: str | None, config: Path | None) -> None:
         store.add_rejections(run_id, result.rejected)
     for rejection in result.rejected:
         click.echo(f"rejected: {rejection.source}: {rejection.reason}", err=True)
-    click.echo(f"elasticsearch: {result.indexed} indexed, {result.pending} pending")
+    click.echo(
+        f"elasticsearch: {result.indexed} indexed, {result.pending} pending;"
+        f" {result.status} alert and feed documents"
+    )
     if result.error:
         raise _Failed(result.error)
     sys.exit(EXIT_SOME_REJECTED if result.rejected else EXIT_OK)
@@ -1061,59 +1065,6 @@ def es_status(db: str | None, config: Path | None, as_json: bool) -> None:
         click.echo(" ".join(f"{state}={n}" for state, n in sorted(counts.items())))
 
 
-def _alert_json(alert: AlertRecord) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "rule": alert.rule,
-        "article_id": alert.article_id,
-        "cluster_id": alert.cluster_id,
-        "title": alert.title,
-        "matched_at": alert.matched_at.isoformat(),
-        "run_id": alert.run_id,
-        "state": str(alert.state),
-        "event_id": alert.event_id,
-        "updates": [
-            {
-                "article_id": u.article_id,
-                "title": u.title,
-                "matched_at": u.matched_at.isoformat(),
-                "in_message": u.in_message,
-            }
-            for u in alert.updates
-        ],
-        "deliveries": [_delivery_json(d) for d in alert.deliveries],
-    }
-
-
-def _delivery_json(d: DeliveryStatus) -> dict[str, object]:
-    return {
-        "channel": d.channel,
-        "kind": d.kind,
-        "target": d.target,
-        "state": str(d.state),
-        "attempts": d.attempts,
-        "last_error": d.last_error,
-        "sent_at": d.sent_at.isoformat() if d.sent_at else None,
-        "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
-    }
-
-
-def _feed_alert_json(alert: FeedAlert) -> dict[str, object]:
-    return {
-        "id": alert.id,
-        "kind": "feed-silent",
-        "rule": alert.rule,
-        "feed": alert.feed,
-        "url": alert.url,
-        "quiet_since": alert.quiet_since.isoformat(),
-        "matched_at": alert.matched_at.isoformat(),
-        "state": str(alert.state),
-        "last_status": alert.last_status,
-        "last_error": alert.last_error,
-        "deliveries": [_delivery_json(d) for d in alert.deliveries],
-    }
-
-
 @cli.group(invoke_without_command=True)
 @_store_options
 @click.option("--rule", help="Only this rule's alerts.")
@@ -1149,11 +1100,11 @@ def alerts(
     for alert in found:
         if isinstance(alert, FeedAlert):
             if as_json:
-                click.echo(json.dumps(_feed_alert_json(alert), ensure_ascii=False))
+                click.echo(json.dumps(feed_alert_json(alert), ensure_ascii=False))
             else:
                 click.echo(f"{alert.matched_at:%Y-%m-%d %H:%M:%S}  {describe_feed_alert(alert)}")
         elif as_json:
-            click.echo(json.dumps(_alert_json(alert), ensure_ascii=False))
+            click.echo(json.dumps(alert_json(alert), ensure_ascii=False))
         else:
             click.echo(f"{alert.matched_at:%Y-%m-%d %H:%M:%S}  {describe_alert(alert)}")
             for update in alert.updates:

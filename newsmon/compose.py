@@ -112,6 +112,7 @@ def es_config(settings: Settings) -> ElasticsearchConfig | None:
         password=settings.es_password or (SecretStr(password) if password is not None else None),
         ca_certs=settings.es_ca_certs,
         verify_certs=settings.es_verify_certs,
+        gazetteer=settings.gazetteer,
     )
 
 

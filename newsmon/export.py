@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsmon.records import Article, RunSummary
+from newsmon.records import AlertRecord, Article, DeliveryStatus, FeedAlert, RunSummary
 
 
 def article_json(article: Article, sources: list[str]) -> dict[str, Any]:
@@ -90,4 +90,60 @@ def run_summary_json(summary: RunSummary) -> dict[str, Any]:
             {"stage": t.stage, "items": t.items_in, "seconds": round(t.seconds, 3)}
             for t in summary.timings
         ],
+    }
+
+
+def alert_json(alert: AlertRecord) -> dict[str, Any]:
+    """An alert with its updates and deliveries (`newsmon alerts --json`)."""
+    return {
+        "id": alert.id,
+        "rule": alert.rule,
+        "article_id": alert.article_id,
+        "cluster_id": alert.cluster_id,
+        "title": alert.title,
+        "matched_at": alert.matched_at.isoformat(),
+        "run_id": alert.run_id,
+        "state": str(alert.state),
+        "event_id": alert.event_id,
+        "updates": [
+            {
+                "article_id": u.article_id,
+                "title": u.title,
+                "matched_at": u.matched_at.isoformat(),
+                "in_message": u.in_message,
+            }
+            for u in alert.updates
+        ],
+        "deliveries": [delivery_json(d) for d in alert.deliveries],
+    }
+
+
+def delivery_json(d: DeliveryStatus) -> dict[str, object]:
+    """One channel's delivery of an alert."""
+    return {
+        "channel": d.channel,
+        "kind": d.kind,
+        "target": d.target,
+        "state": str(d.state),
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+        "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+    }
+
+
+def feed_alert_json(alert: FeedAlert) -> dict[str, Any]:
+    """A feed-silence alert with its deliveries (`newsmon alerts --json`)."""
+    return {
+        "id": alert.id,
+        "kind": "feed-silent",
+        "rule": alert.rule,
+        "feed": alert.feed,
+        "url": alert.url,
+        "quiet_since": alert.quiet_since.isoformat(),
+        "matched_at": alert.matched_at.isoformat(),
+        "state": str(alert.state),
+        "last_status": alert.last_status,
+        "last_error": alert.last_error,
+        "deliveries": [delivery_json(d) for d in alert.deliveries],
     }

@@ -11,19 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import PurePath
-
-from courlan import extract_domain
 
 from newsmon.alerts.rules import AlertRule
+from newsmon.outlet import outlet
 from newsmon.records import EventSource, as_utc
-
-
-def outlet(source: str) -> str:
-    """Who published a report: its URL's registered domain, or a file's folder."""
-    if "://" in source:
-        return extract_domain(source) or source
-    return str(PurePath(source).parent)
 
 
 def _reported(report: EventSource) -> datetime:

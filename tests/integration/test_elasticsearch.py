@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from fault_figures import FaultFigures
 from peers import ElasticsearchTarget, TcpCut, newsmon
 
 from connectors.elasticsearch import ElasticsearchSink
+from connectors.es_status import StatusIndices
 from newsmon.compose import es_config
+from newsmon.records import AlertRecord, AlertState, DeliveryState, DeliveryStatus, FeedState
 from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -103,6 +106,35 @@ def test_a_run_indexes_each_story_once_with_its_entities(
     assert hit["hits"]["hits"][0]["_source"]["title"].startswith("الكرملين")
     counts = newsmon("es", "status", db=db)
     assert counts.stdout.split() == ["indexed=5", "pending=0", "rejected=0"]
+
+    # What the dashboards chart: a time for every story, the outlet, entities by type in
+    # English and Arabic.
+    seed = sink.client.search(
+        index=elasticsearch.alias,
+        query={"term": {"title.raw": hit["hits"]["hits"][0]["_source"]["title"]}},
+    )["hits"]["hits"][0]["_source"]
+    assert seed["published_from"] == "first-seen" and seed["published_at"] == seed["ingested_at"]
+    assert seed["outlet"] == str(seeds)
+    assert "Vladimir Putin · فلاديمير بوتين" in seed["people"]
+    assert "Xi Jinping · شي جين بينغ" in seed["people"]
+    assert "Russia · روسيا" in seed["places"] and "Kremlin" not in seed["places"]
+
+    # The alerts index holds each alert once, however often a run syncs.
+    alerts_index = elasticsearch.alias.removesuffix("-stories") + "-alerts"
+    sink.client.indices.refresh(index=alerts_index)
+    fired = sink.client.search(
+        index=alerts_index,
+        size=0,
+        aggs={
+            "rules": {"terms": {"field": "rule"}},
+            "delivery": {"terms": {"field": "delivery_state"}},
+        },
+    )
+    assert fired["hits"]["total"]["value"] == 10
+    by_rule = {b["key"]: b["doc_count"] for b in fired["aggregations"]["rules"]["buckets"]}
+    assert by_rule == {"putin-xi": 5, "russia-china-daily": 5}
+    # No channel configured here: nothing to deliver.
+    assert {b["key"] for b in fired["aggregations"]["delivery"]["buckets"]} == {"none"}
 
 
 def test_nothing_is_lost_while_elasticsearch_is_down(
@@ -286,3 +318,43 @@ def test_elasticsearch_stopped_mid_sync_then_back_gets_every_story_once(
         "rejected=0",
     ]
     assert in_index == total  # document ids are article ids: a resent story replaces itself
+
+
+def test_alert_delivery_and_feed_health_reach_their_indices(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path
+) -> None:
+    sink = _sink(elasticsearch, tmp_path)
+    status = StatusIndices(sink)
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+
+    def delivery(channel: str, state: DeliveryState, error: str | None = None) -> DeliveryStatus:
+        sent = now if state is DeliveryState.SENT else None
+        return DeliveryStatus(1, channel, "x", state, 2, error, sent, None)
+
+    alert = AlertRecord(
+        7, "putin-xi", "a1", "a1", "شي وبوتين", now, "r1", AlertState.QUEUED,
+        (delivery("email", DeliveryState.SENT), delivery("slack", DeliveryState.PENDING, "503")),
+    )  # fmt: skip
+    quiet = FeedState("tass", "https://tass.example/rss", last_status="fetched", polls=40,
+                      first_poll_at=now - timedelta(hours=30))  # fmt: skip
+    broken = FeedState("rt", "https://rt.example/rss", last_status="failed", failures=3,
+                       last_error="HTTP 503", last_new_at=now - timedelta(hours=2))  # fmt: skip
+    status.setup()
+    status.setup()  # idempotent: templates replaced, indices kept
+    first = status.send([alert], [], [quiet, broken], now)
+    assert len(first.indexed) == 3 and not first.rejected
+    delivered = dataclasses.replace(alert, deliveries=(delivery("email", DeliveryState.SENT),) * 2)
+    assert len(status.send([delivered], [], [quiet, broken], now).indexed) == 3
+
+    for index in (status.alerts.name, status.feeds.name):
+        sink.client.indices.refresh(index=index)
+    [doc] = [h["_source"] for h in sink.client.search(index=status.alerts.name)["hits"]["hits"]]
+    assert (doc["id"], doc["delivery_state"], doc["channels"]) == ("story-7", "sent", ["email"])
+    feeds = {
+        h["_source"]["name"]: h["_source"]
+        for h in sink.client.search(index=status.feeds.name)["hits"]["hits"]
+    }
+    assert feeds["tass"]["healthy"] and feeds["tass"]["quiet_hours"] == 30.0
+    assert not feeds["rt"]["healthy"] and feeds["rt"]["last_error"] == "HTTP 503"
+    unhealthy = sink.client.count(index=status.feeds.name, query={"term": {"healthy": False}})
+    assert unhealthy["count"] == 1

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from peers import ElasticsearchTarget, newsmon
 
-from connectors.elasticsearch import ElasticsearchSink
+from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink
 from newsmon.compose import es_config
 from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
+SHIPPED_VERSION = json.loads(DEFAULT_TEMPLATE.read_text(encoding="utf-8"))["version"]
 
 
 def _policy(tmp_path: Path, max_docs: int) -> Path:
@@ -54,7 +55,7 @@ def test_rollover_through_the_alias_keeps_each_story_once_and_reindex_gathers_th
     setup = newsmon("es", "setup", db=db, env=env)
     assert setup.returncode == 0, setup.stderr
     assert f"writes to {alias}-000001" in setup.stdout
-    assert "template version 2 (new)" in setup.stdout
+    assert f"template version {SHIPPED_VERSION} (new)" in setup.stdout
     assert ("ILM policy" if ilm else "this cluster has no ILM") in setup.stdout
     early = newsmon("es", "rollover", "--dry-run", db=db, env=env)
     assert early.returncode == 0, early.stderr
@@ -135,7 +136,7 @@ def test_replicas_are_a_setting_applied_to_existing_indices(
     assert replicas() == "2"
     installed = first.client.indices.get_index_template(name=elasticsearch.alias)
     [template] = installed["index_templates"]
-    assert template["index_template"]["version"] == 2
+    assert template["index_template"]["version"] == SHIPPED_VERSION
     assert template["index_template"]["template"]["settings"]["index"]["number_of_replicas"] == "2"
 
 

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from connectors.feed_list import FeedSpec
-from newsmon.alerts.breaking import is_breaking, most_outlets_within, outlet
+from newsmon.alerts.breaking import is_breaking, most_outlets_within
 from newsmon.alerts.check import AlertCheck
 from newsmon.alerts.feed_silence import silence_matches
 from newsmon.alerts.rules import (
@@ -22,6 +22,7 @@ from newsmon.alerts.rules import (
     matching_rules,
 )
 from newsmon.compose import alert_config
+from newsmon.outlet import outlet
 from newsmon.records import (
     AlertRecord,
     AlertState,
