@@ -96,7 +96,8 @@ def es_document(
 
     `published_at` is the story time (publication, else first seen: every story has one
     for the dashboards' time field); `published_from` says which. People, places and
-    organisations get their English · Arabic names from `names` (else the stored label).
+    organisations (and entity_names, all three) get their English · Arabic names from
+    `names` (else the stored label).
     """
     doc = article_json(article, list(sources))
     doc["published_at"] = article.story_time().isoformat()
@@ -107,12 +108,10 @@ def es_document(
     doc["first_copy"] = article.duplicate_of is None
     doc["entity_ids"] = [tag.id for tag in article.entities]
     doc["entity_labels"] = [tag.label for tag in article.entities]
+    named = [(tag.type, (names or {}).get(tag.id, tag.label)) for tag in article.entities]
+    doc["entity_names"] = [name for _type, name in named]
     for field_name, entity_type in _ENTITY_FIELDS:
-        doc[field_name] = [
-            (names or {}).get(tag.id, tag.label)
-            for tag in article.entities
-            if tag.type == entity_type
-        ]
+        doc[field_name] = [name for t, name in named if t == entity_type]
     host = urlsplit(article.url).hostname if article.url else None
     doc["source_domain"] = host.removeprefix("www.") if host else None
     doc["outlet"] = outlet(article.url or article.source)

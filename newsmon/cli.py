@@ -932,12 +932,16 @@ def _sink(settings: Settings) -> Any:
 @es.command("setup")
 @_store_options
 def es_setup(db: str | None, config: Path | None) -> None:
-    """Install the index template and create the first index behind the alias."""
+    """Install the index templates and create the first index behind the alias, and the
+    alerts and feeds indices the dashboards read."""
     from connectors.elasticsearch import SinkUnavailable
+    from connectors.es_status import StatusIndices
 
     sink = _sink(_settings(db, config))
+    status = StatusIndices(sink)
     try:
         report = sink.setup()
+        status.setup()
     except (SinkUnavailable, ValueError) as exc:
         raise _Failed(str(exc)) from exc
     was = report.previous_version
@@ -946,6 +950,7 @@ def es_setup(db: str | None, config: Path | None) -> None:
         f" version {report.template_version}"
         + (" (new)" if was is None else "" if was == report.template_version else f" (was {was})")
     )
+    click.echo(f"status: alerts in {status.alerts.name}, feed health in {status.feeds.name}")
     if report.lifecycle == "ilm":
         click.echo(f"lifecycle: ILM policy {sink.alias} attached")
     else:

@@ -636,3 +636,97 @@ def chat_apis() -> Iterator[ChatApis]:
     apis.base = f"http://127.0.0.1:{server.server_address[1]}"
     with _serving(server):
         yield apis
+
+
+@dataclass
+class KibanaPeer:
+    """A loopback server that answers as Kibana's status and saved-objects import APIs do.
+
+    `starting` status requests get 503 (Kibana migrating) before it is available; an import
+    is checked for the kbn-xsrf header, the credentials and a multipart file, and answered
+    with Kibana's import result. `refuse` names object ids to report as import errors.
+    """
+
+    url: str = ""
+    authorization: str | None = None
+    starting: int = 0
+    refuse: set[str] = field(default_factory=set)
+    status_calls: int = 0
+    imports: list[tuple[str, bytes]] = field(default_factory=list)  # (path, file body)
+
+
+def _kibana_import(peer: KibanaPeer, path: str, headers: Any, body: bytes) -> Reply:
+    if "kbn-xsrf" not in headers:
+        return 400, {}, b'{"statusCode":400,"message":"Request must contain a kbn-xsrf header."}'
+    content_type = headers.get("content-type", "")
+    boundary = content_type.partition("boundary=")[2].encode()
+    parts = [p for p in body.split(b"--" + boundary) if b'name="file"' in p] if boundary else []
+    if not parts:
+        return 415, {}, b'{"statusCode":415,"message":"Unsupported Media Type"}'
+    uploaded = parts[0].split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0]
+    peer.imports.append((path, uploaded))
+    objects = [json.loads(line) for line in uploaded.decode().splitlines() if line.strip()]
+    errors = [
+        {"id": o["id"], "type": o["type"], "error": {"type": "unknown", "message": "refused"}}
+        for o in objects
+        if o["id"] in peer.refuse
+    ]
+    result: dict[str, Any] = {"success": not errors, "successCount": len(objects) - len(errors)}
+    if errors:
+        result["errors"] = errors
+    return 200, {"content-type": "application/json"}, json.dumps(result).encode()
+
+
+@contextmanager
+def kibana_peer(**script: Any) -> Iterator[KibanaPeer]:
+    """Run a Kibana-shaped API on loopback (see KibanaPeer)."""
+    peer = KibanaPeer(**script)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, reply: Reply) -> None:
+            status, headers, payload = reply
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _authorised(self) -> bool:
+            if (
+                peer.authorization is None
+                or self.headers.get("authorization") == peer.authorization
+            ):
+                return True
+            self._answer((401, {}, b'{"statusCode":401,"message":"Unauthorized"}'))
+            return False
+
+        def do_GET(self) -> None:
+            if not self._authorised():
+                return
+            if self.path != "/api/status":
+                self._answer((404, {}, b"{}"))
+                return
+            peer.status_calls += 1
+            if peer.status_calls <= peer.starting:
+                self._answer((503, {}, b'{"status":{"overall":{"level":"unavailable"}}}'))
+                return
+            self._answer((200, {}, b'{"status":{"overall":{"level":"available"}}}'))
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            if not self._authorised():
+                return
+            if not self.path.endswith("/api/saved_objects/_import?overwrite=true"):
+                self._answer((404, {}, b"{}"))
+                return
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._answer(_kibana_import(peer, self.path, headers, body))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    peer.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with _serving(server):
+        yield peer

@@ -1,64 +1,17 @@
-"""The deploy/ files that cannot run here (Docker, Kibana): checked for structure and wiring."""
+"""The deploy/ files that cannot run here (Docker): checked for structure and wiring.
+
+The Kibana objects have their own test, tests/unit/test_kibana_objects.py.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-TEMPLATE = json.loads((DEPLOY / "elasticsearch" / "stories-template.json").read_text("utf-8"))
-_PROPERTIES = TEMPLATE["template"]["mappings"]["properties"]
-# Fields and their multi-fields (title.raw).
-FIELDS = set(_PROPERTIES) | {
-    f"{name}.{sub}" for name, spec in _PROPERTIES.items() for sub in spec.get("fields", {})
-}
-
-
-def _saved_objects() -> list[dict[str, Any]]:
-    lines = (DEPLOY / "kibana" / "newsmon-dashboard.ndjson").read_text("utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def test_kibana_objects_are_importable_ndjson_with_resolvable_references() -> None:
-    objects = _saved_objects()
-    ids = {(o["type"], o["id"]) for o in objects}
-    assert {t for t, _ in ids} == {"index-pattern", "visualization", "search", "dashboard"}
-    for obj in objects:
-        assert obj.keys() >= {"type", "id", "attributes", "references"}
-        for ref in obj["references"]:
-            assert (ref["type"], ref["id"]) in ids, (obj["id"], ref)
-        meta = obj["attributes"].get("kibanaSavedObjectMeta", {})
-        for text in (meta.get("searchSourceJSON"), obj["attributes"].get("visState")):
-            if text:
-                json.loads(text)
-    (dashboard,) = [o for o in objects if o["type"] == "dashboard"]
-    panels = json.loads(dashboard["attributes"]["panelsJSON"])
-    refs = {r["name"] for r in dashboard["references"]}
-    assert {p["panelRefName"] for p in panels} == refs
-    assert len(panels) == 7
-
-
-def test_kibana_objects_use_only_fields_the_template_maps() -> None:
-    (pattern,) = [o for o in _saved_objects() if o["type"] == "index-pattern"]
-    assert pattern["attributes"]["title"] == TEMPLATE["index_patterns"][0].replace("-*", "*")
-    assert pattern["attributes"]["timeFieldName"] in FIELDS
-    used: set[str] = set()
-    for obj in _saved_objects():
-        attributes = obj["attributes"]
-        used.update(attributes.get("columns", []))
-        if "visState" in attributes:
-            for agg in json.loads(attributes["visState"])["aggs"]:
-                if "field" in agg["params"]:
-                    used.add(agg["params"]["field"])
-        source = attributes.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON")
-        if source:
-            used.update(re.findall(r"(\w+) :", json.loads(source)["query"]["query"]))
-    assert used and used <= FIELDS, used - FIELDS
 
 
 def test_compose_stack_is_wired_together() -> None:

@@ -50,6 +50,7 @@ def test_every_document_has_a_time_an_outlet_and_entities_by_type_in_both_langua
     assert undated["outlet"] == "rt.com"
     assert undated["people"] == ["Vladimir Putin · فلاديمير بوتين", "Xi Jinping · شي جين بينغ"]
     assert undated["places"] == ["Moscow · موسكو"] and undated["organisations"] == []
+    assert undated["entity_names"] == [*undated["people"], *undated["places"]]
     # Without the names, the stored label stands in.
     assert es_document(tagged, [])["people"] == ["فلاديمير بوتين", "شي جين بينغ"]
 
