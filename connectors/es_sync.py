@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from connectors.elasticsearch import ElasticsearchSink, IndexOutcome, SinkUnavailable, es_document
 from connectors.es_rollover import RolloverReport, apply_lifecycle
 from connectors.es_status import StatusIndices
-from newsmon.records import Article, Rejection, StoryFilter
+from newsmon.records import Article, Rejection, StoryFilter, as_utc
 from newsmon.stages import batched
 from newsmon.store.base import Store
 
@@ -32,6 +32,8 @@ class SyncResult:
     rollover: RolloverReport | None = None
     # Documents written to the alerts and feeds indices (connectors.es_status).
     status: int = 0
+    # Stories a reindex left out: past the retention, removed from the cluster.
+    expired: int = 0
 
 
 def _send(
@@ -101,7 +103,7 @@ def sync(store: Store, sink: ElasticsearchSink) -> SyncResult:
 
 
 def reindex(
-    store: Store, sink: ElasticsearchSink, keep_old: bool = False
+    store: Store, sink: ElasticsearchSink, keep_old: bool = False, now: datetime | None = None
 ) -> tuple[SyncResult, str, list[str]]:
     """Build a fresh index from the store with the current template, then swap the alias.
 
@@ -111,6 +113,9 @@ def reindex(
     next one finds it and sends every story to it again (documents are keyed by story id,
     so nothing is doubled). The alias moves only when the new index holds every story the
     cluster accepted; otherwise SinkUnavailable says what is missing and the old index stays.
+    Stories first indexed longer ago than the retention (the policy's delete phase) are not
+    sent: retention has removed them, and a new index would keep them for another term.
+    They are recorded as expired.
     """
     result = SyncResult()
     sink.setup()
@@ -118,10 +123,20 @@ def reindex(
     if resumed:
         log.info("%s: %s is left from an interrupted reindex; resuming it", sink.url, new)
     store.es_reset()
+    after = sink.policy().delete_after()
+    cutoff = (now or datetime.now(UTC)) - after if after else None
     stories = 0
     for batch in batched(store.iter_articles(), sink.batch_size * sink.concurrency):
-        outcome, rejections = _send(store, sink, batch, index=new)
-        stories += len(batch)
+        live = [a for a in batch if cutoff is None or as_utc(a.ingested_at) >= cutoff]
+        if len(live) < len(batch):
+            why = f"past retention: indexed before {cutoff:%Y-%m-%d %H:%M} UTC, not sent again"
+            kept = {a.id for a in live}
+            store.es_mark([], [], [(a.id, why) for a in batch if a.id not in kept])
+            result.expired += len(batch) - len(live)
+        if not live:
+            continue
+        outcome, rejections = _send(store, sink, live, index=new)
+        stories += len(live)
         result.indexed += len(outcome.indexed)
         result.rejected += rejections
     expected = stories - len(result.rejected)

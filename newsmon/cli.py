@@ -1054,6 +1054,7 @@ def es_reindex(db: str | None, config: Path | None, keep_old: bool) -> None:
         f"reindexed: {result.indexed} stories into {new}"
         + (f", {'kept' if keep_old else 'removed'} {', '.join(old)}" if old else "")
         + (f", {len(result.rejected)} refused" if result.rejected else "")
+        + (f", {result.expired} past retention left out" if result.expired else "")
     )
 
 

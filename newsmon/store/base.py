@@ -221,11 +221,17 @@ class IndexOutbox(Protocol):
         ...
 
     def es_counts(self) -> dict[str, int]:
-        """Articles per Elasticsearch state: indexed, rejected, pending."""
+        """Articles per Elasticsearch state: indexed, rejected, expired, pending."""
         ...
 
-    def es_mark(self, indexed: Sequence[str], rejected: Sequence[tuple[str, str]]) -> None:
-        """Record Elasticsearch's acknowledgements and refusals (with its reason)."""
+    def es_mark(
+        self,
+        indexed: Sequence[str],
+        rejected: Sequence[tuple[str, str]],
+        expired: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Record Elasticsearch's acknowledgements and refusals (with its reason), and the
+        stories retention has removed from it (with why)."""
         ...
 
     def es_reset(self) -> None:

@@ -256,7 +256,7 @@ def test_two_senders_claiming_at_once_never_share_a_delivery(store_config: Store
 
 def test_stored_articles_wait_for_elasticsearch_until_it_answers(store: Store) -> None:
     a, b, c = _stored(store, [PARAGRAPH, INDIA, BRICS])
-    assert store.es_counts() == {"indexed": 0, "rejected": 0, "pending": 3}
+    assert store.es_counts() == {"indexed": 0, "rejected": 0, "expired": 0, "pending": 3}
     assert [x.id for x in store.es_pending(10)] == [a.id, b.id, c.id]
     assert [x.id for x in store.es_pending(1)] == [a.id]
     store.es_mark([a.id], [(b.id, "mapper_parsing_exception: failed to parse [published_at]")])

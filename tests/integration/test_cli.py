@@ -166,6 +166,7 @@ def test_an_empty_store_says_nothing_was_found_and_listings_speak_json(tmp_path:
         assert result.returncode == 0, (command, result.stderr)
         assert (result.stdout, result.stderr.splitlines()[0]) == ("", said), command
     assert json.loads(newsmon("es", "status", "--json", db=db).stdout) == {
+        "expired": 0,
         "indexed": 0,
         "pending": 0,
         "rejected": 0,

@@ -105,7 +105,7 @@ def test_a_run_indexes_each_story_once_with_its_entities(
     hit = sink.client.search(index=elasticsearch.alias, query={"match": {"title.norm": "الكرملين"}})
     assert hit["hits"]["hits"][0]["_source"]["title"].startswith("الكرملين")
     counts = newsmon("es", "status", db=db)
-    assert counts.stdout.split() == ["indexed=5", "pending=0", "rejected=0"]
+    assert counts.stdout.split() == ["expired=0", "indexed=5", "pending=0", "rejected=0"]
 
     # What the dashboards chart: a time for every story, the outlet, entities by type in
     # English and Arabic.
@@ -157,7 +157,12 @@ def test_nothing_is_lost_while_elasticsearch_is_down(
     assert "5 stories kept in the store" in run.stderr
     assert "s3cret-pw" not in run.stderr + run.stdout  # no credentials in messages
     assert "http://127.0.0.1:9" in run.stderr
-    assert newsmon("es", "status", db=db).stdout.split() == ["indexed=0", "pending=5", "rejected=0"]
+    assert newsmon("es", "status", db=db).stdout.split() == [
+        "expired=0",
+        "indexed=0",
+        "pending=5",
+        "rejected=0",
+    ]
     failed_sync = newsmon("es", "sync", db=db, env=down)
     assert failed_sync.returncode == 2 and "5 pending" in failed_sync.stdout
 
@@ -208,7 +213,12 @@ def test_one_malformed_document_is_recorded_and_the_rest_indexed(
     assert "source_domain" in refused[0]
     listed = newsmon("rejected", db=db).stdout
     assert "elasticsearch" in listed and "news.example.com" in listed
-    assert newsmon("es", "status", db=db).stdout.split() == ["indexed=5", "pending=0", "rejected=1"]
+    assert newsmon("es", "status", db=db).stdout.split() == [
+        "expired=0",
+        "indexed=5",
+        "pending=0",
+        "rejected=1",
+    ]
 
 
 def test_reindex_builds_a_new_index_and_moves_the_alias(
@@ -295,7 +305,7 @@ def test_elasticsearch_stopped_mid_sync_then_back_gets_every_story_once(
     cut = newsmon("es", "sync", db=db, env=env)
     assert proxy.cut.is_set() and cut.returncode == 2, cut.stdout + cut.stderr
     status = newsmon("es", "status", db=db).stdout.split()
-    indexed_before = int(status[0].removeprefix("indexed="))
+    indexed_before = int(status[1].removeprefix("indexed="))
     assert 0 < indexed_before < total, status
 
     proxy.bulks_allowed = 10**6
@@ -313,6 +323,7 @@ def test_elasticsearch_stopped_mid_sync_then_back_gets_every_story_once(
         crashes=int("Traceback" in cut.stderr + back.stderr),
     )
     assert newsmon("es", "status", db=db).stdout.split() == [
+        "expired=0",
         f"indexed={total}",
         "pending=0",
         "rejected=0",

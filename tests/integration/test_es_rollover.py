@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from peers import ElasticsearchTarget, newsmon
 
-from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink
-from newsmon.compose import es_config
-from newsmon.settings import Settings
+from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, SinkUnavailable
+from connectors.es_sync import reindex
+from newsmon.compose import es_config, open_store
+from newsmon.settings import Settings, load_settings
 
 pytestmark = pytest.mark.integration
 SHIPPED_VERSION = json.loads(DEFAULT_TEMPLATE.read_text(encoding="utf-8"))["version"]
@@ -173,3 +175,56 @@ def test_setup_installs_the_ilm_policy_and_attaches_it_to_the_index(
     settings = found[index]["settings"]
     assert settings["index.lifecycle.name"] == elasticsearch.alias
     assert settings["index.lifecycle.rollover_alias"] == elasticsearch.alias
+
+
+def test_reindex_leaves_out_stories_past_retention(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path, store_location: str
+) -> None:
+    """Retention removed them from the cluster; a new index must not keep them another term."""
+    db = store_location
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for n in range(3):
+        record = {"url": f"https://old.example.com/{n}", "text": f"خبر قديم رقم {n} عن بكين. " * 8}
+        (inbox / f"{n}.json").write_text(json.dumps(record), encoding="utf-8")
+    assert newsmon("run", str(inbox), db=db, env=elasticsearch.env()).returncode == 0
+    assert newsmon("run", str(seeds), db=db, env=elasticsearch.env()).returncode == 0
+    store = open_store(load_settings(db=db))
+    try:
+        read = sorted({a.ingested_at for a in store.iter_articles()})
+        assert len(read) == 2  # one stamp per run
+        # Retention of 1h, an hour after a moment between the two runs: the first is past it.
+        now = read[0] + (read[1] - read[0]) / 2 + timedelta(hours=1)
+        sink = _sink(elasticsearch, tmp_path, es_retention="1h")
+        result, new, _old = reindex(store, sink, now=now)
+        assert (result.indexed, result.expired, result.pending) == (5, 3, 0)
+        assert sink.index_count(new) == 5 and sink.index_count(sink.alias) == 5
+        assert store.es_counts() == {"indexed": 5, "rejected": 0, "expired": 3, "pending": 0}
+    finally:
+        store.close()
+    env = {**elasticsearch.env(), "NEWSMON_ES_RETENTION": "1h"}
+    synced = newsmon("es", "sync", db=db, env=env)  # expired is not pending: nothing to send
+    assert synced.returncode == 0 and "elasticsearch: 0 indexed, 0 pending" in synced.stdout
+    status = newsmon("es", "status", db=db).stdout.split()
+    assert status == ["expired=3", "indexed=5", "pending=0", "rejected=0"]
+
+
+def test_the_alias_moves_back_when_the_new_index_answers_short(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path
+) -> None:
+    sink = _sink(elasticsearch, tmp_path)
+    old = sink.setup().index
+    sink.index([{"id": i, "title": i} for i in ("a", "b", "c")])
+    new, resumed = sink.reindex_target()
+    assert not resumed
+    sink.index([{"id": "a", "title": "a"}], index=new)  # a reindex that lost two stories
+    with pytest.raises(
+        SinkUnavailable,
+        match=f"answered 1 documents, expected 3 or more; the alias is back on {old}",
+    ):
+        sink.switch_alias(new, expected=3)
+    assert sink.indices() == [old] and sink.write_index() == old
+    assert sink.index_count(sink.alias) == 3
+    assert sink.client.indices.exists(index=new)  # kept, for a look at what went wrong
+    sink.index([{"id": "d", "title": "d"}])  # and writes go to the old index again
+    assert sink.index_count(old) == 4

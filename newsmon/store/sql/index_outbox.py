@@ -34,19 +34,29 @@ class IndexOutboxTables(SQLTables):
         return self._with_entities([_article(row) for row in rows])
 
     def es_counts(self) -> dict[str, int]:
-        """Articles per Elasticsearch state: indexed, rejected, pending."""
+        """Articles per Elasticsearch state: indexed, rejected, expired, pending."""
         counts = dict(
             self._db.execute("SELECT state, count(*) FROM es_sync GROUP BY state").fetchall()
         )
-        counts.setdefault("indexed", 0)
-        counts.setdefault("rejected", 0)
-        counts["pending"] = self.count_articles() - counts["indexed"] - counts["rejected"]
+        for state in ("indexed", "rejected", "expired"):
+            counts.setdefault(state, 0)
+        counts["pending"] = self.count_articles() - sum(counts.values())
         return counts
 
-    def es_mark(self, indexed: Sequence[str], rejected: Sequence[tuple[str, str]]) -> None:
-        """Record Elasticsearch's acknowledgements and refusals (with its reason)."""
+    def es_mark(
+        self,
+        indexed: Sequence[str],
+        rejected: Sequence[tuple[str, str]],
+        expired: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Record Elasticsearch's acknowledgements and refusals (with its reason), and the
+        stories retention has removed from it (with why)."""
         now = _now()
         with self._transaction():
+            self._db.executemany(
+                "INSERT INTO es_sync VALUES (?, 'expired', ?, ?)" + _REPLACE,
+                [(article_id, now, reason) for article_id, reason in expired],
+            )
             self._db.executemany(
                 "INSERT INTO es_sync VALUES (?, 'indexed', ?, NULL)" + _REPLACE,
                 [(article_id, now) for article_id in indexed],
