@@ -54,37 +54,38 @@ def _delivery_fields(deliveries: Sequence[DeliveryStatus]) -> dict[str, Any]:
     }
 
 
-def alert_document(alert: AlertRecord) -> dict[str, Any]:
-    """A story alert as the alerts index holds it."""
+def _alert_head(alert: AlertRecord | FeedAlert, kind: str) -> dict[str, Any]:
     return {
-        "id": f"story-{alert.id}",
-        "kind": "story",
+        "id": f"{kind}-{alert.id}",
+        "kind": kind,
         "rule": alert.rule,
         "fired_at": alert.matched_at.isoformat(),
         "state": str(alert.state),
+        **_delivery_fields(alert.deliveries),
+    }
+
+
+def alert_document(alert: AlertRecord) -> dict[str, Any]:
+    """A story alert as the alerts index holds it."""
+    return {
+        **_alert_head(alert, "story"),
         "run_id": alert.run_id,
         "title": alert.title,
         "article_id": alert.article_id,
         "cluster_id": alert.cluster_id,
         "event_id": alert.event_id,
         "updates": len(alert.updates),
-        **_delivery_fields(alert.deliveries),
     }
 
 
 def feed_alert_document(alert: FeedAlert) -> dict[str, Any]:
     """A feed-silence alert as the alerts index holds it."""
     return {
-        "id": f"feed-silent-{alert.id}",
-        "kind": "feed-silent",
-        "rule": alert.rule,
-        "fired_at": alert.matched_at.isoformat(),
-        "state": str(alert.state),
+        **_alert_head(alert, "feed-silent"),
         "title": f"{alert.feed}: nothing new since {alert.quiet_since:%Y-%m-%d %H:%M} UTC",
         "feed": alert.feed,
         "url": alert.url,
         "quiet_since": alert.quiet_since.isoformat(),
-        **_delivery_fields(alert.deliveries),
     }
 
 

@@ -355,6 +355,17 @@ def webhook_peer(port: int | None = None) -> Iterator[WebhookPeer]:
 Reply = tuple[int, dict[str, str], bytes]
 
 
+def _reply(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+    """Send a scripted answer: status, headers and body."""
+    status, headers, payload = reply
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 @dataclass
 class Site:
     """A real HTTP server on loopback answering GETs from a table of paths.
@@ -622,12 +633,7 @@ def chat_apis() -> Iterator[ChatApis]:
             status, headers, payload = _chat_answer(apis, path, raw)
             with apis.lock:
                 apis.answers.append((path, status))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            _reply(self, (status, headers, payload))
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -684,13 +690,7 @@ def kibana_peer(**script: Any) -> Iterator[KibanaPeer]:
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, reply: Reply) -> None:
-            status, headers, payload = reply
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            _reply(self, reply)
 
         def _authorised(self) -> bool:
             if (

@@ -288,7 +288,7 @@ def test_elasticsearch_stopped_mid_sync_then_back_gets_every_story_once(
     shutil.copy(fixtures / "dedup" / "devset.ndjson", inbox / "devset.ndjson")
     stored = newsmon("run", str(inbox), db=db)  # no Elasticsearch yet: all pending
     assert stored.returncode == 0, stored.stderr
-    total = int(newsmon("es", "status", db=db).stdout.split()[1].removeprefix("pending="))
+    total = int(newsmon("es", "status", db=db).stdout.split()[2].removeprefix("pending="))
     assert total > 100
 
     host, port = elasticsearch.url.removeprefix("http://").rsplit(":", 1)

@@ -30,6 +30,15 @@ def _policy(tmp_path: Path, max_docs: int) -> Path:
     return path
 
 
+def _three_records(inbox: Path, host: str, sentence: str) -> Path:
+    """Three distinct one-record JSON files at `host`, each a sentence (with {n}) repeated."""
+    inbox.mkdir()
+    for n in range(3):
+        record = {"url": f"https://{host}/{n}", "text": sentence.format(n=n) * 8}
+        (inbox / f"{n}.json").write_text(json.dumps(record), encoding="utf-8")
+    return inbox
+
+
 def _sink(target: ElasticsearchTarget, tmp_path: Path, **settings: object) -> ElasticsearchSink:
     config = es_config(
         Settings(
@@ -146,11 +155,7 @@ def test_reindex_keep_old_leaves_the_old_index_off_the_alias(
     elasticsearch: ElasticsearchTarget, tmp_path: Path
 ) -> None:
     db = tmp_path / "store.db"
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for n in range(3):
-        record = {"url": f"https://news.example.com/{n}", "text": f"خبر رقم {n} عن موسكو. " * 8}
-        (inbox / f"{n}.json").write_text(json.dumps(record), encoding="utf-8")
+    inbox = _three_records(tmp_path / "inbox", "news.example.com", "خبر رقم {n} عن موسكو. ")
     assert newsmon("run", str(inbox), db=db, env=elasticsearch.env()).returncode == 0
     alias = elasticsearch.alias
     kept = newsmon("es", "reindex", "--keep-old", db=db, env=elasticsearch.env())
@@ -182,11 +187,7 @@ def test_reindex_leaves_out_stories_past_retention(
 ) -> None:
     """Retention removed them from the cluster; a new index must not keep them another term."""
     db = store_location
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for n in range(3):
-        record = {"url": f"https://old.example.com/{n}", "text": f"خبر قديم رقم {n} عن بكين. " * 8}
-        (inbox / f"{n}.json").write_text(json.dumps(record), encoding="utf-8")
+    inbox = _three_records(tmp_path / "inbox", "old.example.com", "خبر قديم رقم {n} عن بكين. ")
     assert newsmon("run", str(inbox), db=db, env=elasticsearch.env()).returncode == 0
     assert newsmon("run", str(seeds), db=db, env=elasticsearch.env()).returncode == 0
     store = open_store(load_settings(db=db))
