@@ -261,6 +261,6 @@ def test_stored_articles_wait_for_elasticsearch_until_it_answers(store: Store) -
     assert [x.id for x in store.es_pending(1)] == [a.id]
     store.es_mark([a.id], [(b.id, "mapper_parsing_exception: failed to parse [published_at]")])
     assert [x.id for x in store.es_pending(10)] == [c.id]
-    assert store.es_counts() == {"indexed": 1, "rejected": 1, "pending": 1}
+    assert store.es_counts() == {"indexed": 1, "rejected": 1, "expired": 0, "pending": 1}
     store.es_reset()  # a reindex: everything is sent again
     assert store.es_counts()["pending"] == 3
