@@ -76,25 +76,32 @@ def send_status(store: Store, sink: ElasticsearchSink, now: datetime | None = No
     return len(outcome.indexed)
 
 
-def sync(store: Store, sink: ElasticsearchSink) -> SyncResult:
+def sync(
+    store: Store, sink: ElasticsearchSink, setup: bool = True, upkeep: bool = True
+) -> SyncResult:
     """Send every article Elasticsearch has not acknowledged; stop early if it is unavailable.
 
     Nothing is lost either way: an article stays pending until Elasticsearch acknowledges
-    it (indexed) or refuses it (rejected, with Elasticsearch's reason).
+    it (indexed) or refuses it (rejected, with Elasticsearch's reason). `setup` installs the
+    template first; `upkeep` then applies the lifecycle (where newsmon runs it) and brings
+    the alerts and feeds indices up to date. A run does both once, not for every batch it
+    indexes: they resend every recent alert and feed, whatever the batch held.
     """
     result = SyncResult()
     try:
-        sink.setup()
+        if setup:
+            sink.setup()
         while articles := store.es_pending(sink.batch_size * sink.concurrency):
             outcome, rejections = _send(store, sink, articles)
             result.indexed += len(outcome.indexed)
             result.rejected += rejections
             if outcome.retry_later:  # overloaded even after backoff: try again next run
                 break
-        # Without ILM nobody else rolls the index over: each sync is newsmon's chance to.
-        if not sink.has_ilm():
-            result.rollover = apply_lifecycle(sink)
-        result.status = send_status(store, sink)
+        if upkeep:
+            # Without ILM nobody else rolls the index over: each sync is newsmon's chance to.
+            if not sink.has_ilm():
+                result.rollover = apply_lifecycle(sink)
+            result.status = send_status(store, sink)
     except SinkUnavailable as exc:
         result.error = str(exc)
         log.warning("%s; unsent stories stay in the store and go next time", exc)

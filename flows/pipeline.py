@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import gc
 import time
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import task
@@ -77,11 +79,15 @@ def prepare_items_task(loaded: StageOutput[RawItem], config: PrepareConfig) -> P
 
 
 @task(name="index-elasticsearch", cache_policy=NO_CACHE)
-def index_task(store_at: StoreConfig, es: ElasticsearchConfig, run_id: str) -> SyncResult:
-    """Send what Elasticsearch has not acknowledged yet (this batch and any backlog)."""
+def index_task(
+    store_at: StoreConfig, es: ElasticsearchConfig, run_id: str, setup: bool, upkeep: bool
+) -> SyncResult:
+    """Send what Elasticsearch has not acknowledged yet (this batch and any backlog); with
+    `upkeep` (once a run), also the lifecycle and the alerts and feeds indices."""
     store = store_at.open()
     try:
-        result = sync(store, ElasticsearchSink(es, entity_names=display_names(es.gazetteer)))
+        sink = ElasticsearchSink(es, entity_names=display_names(es.gazetteer))
+        result = sync(store, sink, setup=setup, upkeep=upkeep)
         store.add_rejections(run_id, result.rejected)
         return result
     finally:
@@ -114,8 +120,16 @@ def store_task(
         store.close()
 
 
+@dataclass(frozen=True, slots=True)
+class FiredAlerts:
+    """The ids of the alerts a check fired, as one object: Prefect keeps a state for every
+    item of a list a task returns, for the whole flow run (memory that grew with the run)."""
+
+    ids: tuple[int, ...]
+
+
 @task(name="check-alerts", cache_policy=NO_CACHE)
-def alerts_task(store_at: StoreConfig, config: AlertConfig, run_id: str) -> list[AlertRecord]:
+def alerts_task(store_at: StoreConfig, config: AlertConfig, run_id: str) -> FiredAlerts:
     """Check the alert rules against new stories, record what fired, emit story events."""
     store = store_at.open()
     try:
@@ -123,7 +137,7 @@ def alerts_task(store_at: StoreConfig, config: AlertConfig, run_id: str) -> list
     finally:
         store.close()
     emit_new_stories(checked.to_announce(config.story_events))
-    return checked.alerts
+    return FiredAlerts(tuple(alert.id for alert in checked.alerts))
 
 
 class DeliveryIncomplete(ExternalError):
@@ -173,9 +187,9 @@ class PipelineRun:
         self.rejected: list[Rejection] = []
         self.read = self.stored = self.known = self.es_indexed = 0
         self.unchanged = 0  # drop-folder files skipped as read before
-        # After one failed attempt a run stops trying: every batch would wait for the timeout.
         self.es = SyncResult()
-        self.alert_ids: list[int] = []
+        self._es_set_up = False
+        self.alert_ids = array("q")  # 8 bytes an alert: a backfill fires one per story
         self.delivery = DeliveryReport()
         self.feed_alerts: list[FeedAlert] = []
 
@@ -221,18 +235,27 @@ class PipelineRun:
         # Alerts before indexing: an unreachable Elasticsearch must not delay them.
         with clock.stage("check-alerts", len(result.new_ids)):
             fired = alerts_task(config.store, config.alerts, self.run_id)
-            self.alert_ids += [alert.id for alert in fired]
+            self.alert_ids.extend(fired.ids)
         self.deliver()
-        if config.elasticsearch is not None and self.es.error is None:
-            with clock.stage("index-elasticsearch", len(result.new_ids)):
-                self.es = index_task(config.store, config.elasticsearch, self.run_id)
-            self.es_indexed += self.es.indexed
-            self.rejected.extend(self.es.rejected)
+        self.index(len(result.new_ids))
         self.read += prepared.read
         self.stored += len(result.new_ids)
         self.known += len(result.known_ids)
         self.rejected.extend(batch_rejections)
         return result, batch_rejections
+
+    def index(self, stories: int, upkeep: bool = False) -> None:
+        """Send Elasticsearch what it lacks (the template installed once a run); `upkeep` at
+        the run's end. A run stops trying after a failure: each batch would wait again."""
+        es = self.config.elasticsearch
+        if es is None or self.es.error is not None:
+            return
+        with self.clock.stage("index-elasticsearch", stories):
+            setup = not self._es_set_up
+            self.es = index_task(self.config.store, es, self.run_id, setup, upkeep)
+        self._es_set_up = True
+        self.es_indexed += self.es.indexed
+        self.rejected.extend(self.es.rejected)
 
     def deliver(self) -> None:
         """Send what the outbox holds, unless a pass of this run left deliveries to retry
@@ -254,7 +277,12 @@ class PipelineRun:
         return kept, tally
 
     def finish(self, feeds: dict[str, int] | None = None) -> RunSummary:
-        """The run's summary (with feed polls by outcome, for a poll), recorded in the store."""
+        """The run's summary (with feed polls by outcome, for a poll), recorded in the store.
+
+        Elasticsearch's alerts and feeds indices are brought up to date here, once the run's
+        alerts and feed states are all recorded (a poll with nothing new included).
+        """
+        self.index(0, upkeep=True)
         alerts, tally = self._alerts()
         summary = RunSummary(
             run_id=self.run_id,

@@ -457,6 +457,7 @@ def wait_for_events(
 
 
 _BULK_REQUEST = re.compile(rb"(?:POST|PUT) /\S*_bulk")
+_REQUEST_LINE = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE) (/\S*) HTTP/", re.MULTILINE)
 
 
 @dataclass
@@ -465,7 +466,8 @@ class TcpCut:
     requests (the next one is never forwarded) and comes back on the same port when told.
 
     It stands in for a server stopped mid-work whatever the server is (a real cluster or the
-    emulator): the client sees connections reset, then nothing listening.
+    emulator): the client sees connections reset, then nothing listening. `requests` lists
+    the method and path of each request it forwarded.
     """
 
     target: tuple[str, int]
@@ -473,6 +475,7 @@ class TcpCut:
     port: int = 0
     bulks: int = 0
     cut: threading.Event = field(default_factory=threading.Event)
+    requests: list[tuple[str, str]] = field(default_factory=list)
     _listener: socket.socket | None = None
     _open: list[socket.socket] = field(default_factory=list)
 
@@ -510,6 +513,10 @@ class TcpCut:
                     if self.bulks > self.bulks_allowed:
                         self.stop()
                         return
+                if requests:
+                    self.requests += [
+                        (m.decode(), path.decode()) for m, path in _REQUEST_LINE.findall(chunk)
+                    ]
                 sink.sendall(chunk)
         except OSError:
             pass

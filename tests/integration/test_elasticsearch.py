@@ -137,6 +137,39 @@ def test_a_run_indexes_each_story_once_with_its_entities(
     assert {b["key"] for b in fired["aggregations"]["delivery"]["buckets"]} == {"none"}
 
 
+def test_a_run_of_several_batches_sends_status_and_the_template_once(
+    elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
+) -> None:
+    host, port = elasticsearch.url.removeprefix("http://").rsplit(":", 1)
+    proxy = TcpCut((host, int(port)), bulks_allowed=10**6)
+    proxy.listen()
+    env = {
+        **elasticsearch.env(),
+        "NEWSMON_ELASTICSEARCH_URL": proxy.url,
+        "NEWSMON_BATCH_SIZE": "2",  # the 5 seeds in 3 batches
+        "NEWSMON_TASK_RUNNER": "threads",
+    }
+    run = newsmon("run", str(seeds), db=tmp_path / "store.db", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "elasticsearch: 5 indexed, 0 pending" in run.stdout
+    proxy.stop()
+    base = elasticsearch.alias.removesuffix("-stories")
+    templates = [
+        path for method, path in proxy.requests if method == "PUT" and "_index_template/" in path
+    ]
+    # The stories template once, before the first batch; the status templates once, at the end.
+    assert sorted(templates) == sorted(
+        f"/_index_template/{name}"
+        for name in (elasticsearch.alias, f"{base}-alerts", f"{base}-feeds")
+    ), proxy.requests
+    story_bulks = [path for _, path in proxy.requests if path.endswith("_bulk")]
+    assert len(story_bulks) >= 3, proxy.requests  # each batch indexed as it is stored
+    alerts_index = f"{base}-alerts"
+    sink = _sink(elasticsearch, tmp_path)
+    sink.client.indices.refresh(index=alerts_index)
+    assert sink.client.count(index=alerts_index)["count"] == 10  # every alert of the run
+
+
 def test_nothing_is_lost_while_elasticsearch_is_down(
     elasticsearch: ElasticsearchTarget,
     tmp_path: Path,
