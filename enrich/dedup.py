@@ -211,16 +211,27 @@ def link_story(
     return own
 
 
-def same_version(fp: Fingerprint, stored_norm: str, params: DedupParams) -> bool:
+def same_version(
+    fp: Fingerprint,
+    stored_norm: str,
+    params: DedupParams,
+    shingled: dict[str, frozenset[str]] | None = None,
+) -> bool:
     """Whether a text read again at a known URL is the stored one, give or take small edits.
 
     Both texts must hold nearly all of each other's shingles (containment over the larger
     set): a flash grown into a full report, or another story at a reused URL, is not.
+    `shingled` keeps the stored text's shingles by article id, for the next read of the URL.
     """
     if " ".join(fp.article.text_norm.split()) == " ".join(stored_norm.split()):
         return True
     fingerprinter = fingerprinter_for(params)
-    ours, theirs = fingerprinter.shingles(fp.article.text_norm), fingerprinter.shingles(stored_norm)
+    ours = fingerprinter.shingles(fp.article.text_norm)
+    theirs = shingled.get(fp.article.id) if shingled is not None else None
+    if theirs is None:
+        theirs = fingerprinter.shingles(stored_norm)
+        if shingled is not None:
+            shingled[fp.article.id] = theirs
     if not ours or not theirs:
         return False
     overlap = len(ours & theirs) / max(len(ours), len(theirs))
@@ -237,6 +248,8 @@ def as_versions(
     """
     with_url = [fp.article.id for fp in fingerprints if fp.article.url]
     stored = {i: norm for i, (norm, _) in index.story_texts(with_url).items()} if with_url else {}
+    # A page updated often comes back many times in one batch: its stored text is shingled once.
+    shingled: dict[str, frozenset[str]] = {}
     out = []
     for fp in fingerprints:
         article = fp.article
@@ -246,7 +259,7 @@ def as_versions(
                 stored[article.id] = article.text_norm  # the first in this batch is the base
             out.append(fp)
             continue
-        if same_version(fp, base, params):
+        if same_version(fp, base, params, shingled):
             out.append(fp)
             continue
         new_id = version_id(article.url, article.text_norm)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -31,7 +32,7 @@ _ZIPF_UNLISTED = 2.0
 # Numbers of two digits or more (a toll, a year, an anniversary) weigh as a rare word would.
 _NUMBER_WEIGHT = 4.0
 # The headline names the event: its words count three times.
-_TITLE_WEIGHT = 3.0
+_TITLE_WEIGHT = 3
 # Entities weigh as a fairly rare word, a place (روسيا, الصين) half that. They are named by
 # every story of an event, so in an event's summed profile they outgrow its specific words:
 # at twice this weight, ten reports of one Putin–Xi call drew in every other Putin–Xi story.
@@ -55,29 +56,27 @@ def term_zipf(path: Path = TERM_WEIGHTS) -> dict[str, float]:
     return table
 
 
-def _word_weight(word: str, zipf: dict[str, float]) -> float:
+@lru_cache(maxsize=200_000)
+def _word_weight(word: str) -> float:
+    # Cached: a story has hundreds of distinct words, and most recur across stories.
     if word.isdigit():
         return _NUMBER_WEIGHT
-    return max(0.0, _ZIPF_CEILING - zipf.get(word, _ZIPF_UNLISTED))
+    return max(0.0, _ZIPF_CEILING - term_zipf().get(word, _ZIPF_UNLISTED))
 
 
 def event_terms(article: Article) -> tuple[tuple[str, float], ...]:
     """The story's weighted evidence, unit length, heaviest first: words, then `@entity` ids."""
-    zipf = term_zipf()
     named = {
         word
         for tag in article.entities
         for mention in tag.mentions
         for word in _WORD.findall(normalize_text(mention.text))
     }
-    counts: dict[str, float] = {}
-    for text, weight in ((normalize_text(article.title), _TITLE_WEIGHT), (article.text_norm, 1.0)):
-        for word in _WORD.findall(text):
-            if word not in named:
-                counts[word] = counts.get(word, 0.0) + weight
-    weighted = {
-        word: (1 + math.log(count)) * _word_weight(word, zipf) for word, count in counts.items()
-    }
+    counts = Counter(word for word in _WORD.findall(article.text_norm) if word not in named)
+    for word in _WORD.findall(normalize_text(article.title)):
+        if word not in named:
+            counts[word] += _TITLE_WEIGHT
+    weighted = {word: (1 + math.log(count)) * _word_weight(word) for word, count in counts.items()}
     top = sorted(((w, t) for t, w in weighted.items() if w > 0), key=lambda p: (-p[0], p[1]))
     terms = {t: w for w, t in top[:TOP_WORDS]}
     for tag in article.entities:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -161,8 +162,22 @@ class RulesFile(BaseModel):
 
 
 def load_alert_rules(path: Path | None = None) -> tuple[AlertRule, ...]:
-    """Read and check the rules file (default deploy/alerts.yml); only enabled rules."""
-    parsed = load_yaml_model(path or DEFAULT_RULES, RulesFile, "rules", "rule")
+    """Read and check the rules file (default deploy/alerts.yml); only enabled rules.
+
+    A run reads it for every batch, so an edit takes effect at the next batch; the file is
+    parsed again only when its size or modification time changed.
+    """
+    path = path or DEFAULT_RULES
+    try:
+        stat = path.stat()
+    except OSError:
+        return _parsed_rules(path, None)  # load_yaml_model names the file and the reason
+    return _parsed_rules(path, (stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=8)
+def _parsed_rules(path: Path, version: tuple[int, int] | None) -> tuple[AlertRule, ...]:
+    parsed = load_yaml_model(path, RulesFile, "rules", "rule")
     return tuple(rule for rule in parsed.rules if rule.enabled)
 
 

@@ -297,3 +297,18 @@ def test_breaking_cannot_be_a_digest() -> None:
         )
     with pytest.raises(ValidationError):
         AlertRule(name="b", all_of=("Q7747",), breaking={"sources": 1, "within": 60})
+
+
+def test_the_rules_file_is_parsed_again_only_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yml"
+    path.write_text("rules:\n  - {name: one, all_of: [Q7747]}\n", encoding="utf-8")
+    first = load_alert_rules(path)
+    assert load_alert_rules(path) is first  # unchanged: the parsed rules are kept
+    path.write_text("rules:\n  - {name: two, any_of: [Q15031, Q7747]}\n", encoding="utf-8")
+    assert [rule.name for rule in load_alert_rules(path)] == ["two"]
+    path.write_text("rules: [", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="not valid YAML"):
+        load_alert_rules(path)
+    path.unlink()
+    with pytest.raises(ConfigFileError, match="cannot read"):
+        load_alert_rules(path)
