@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from store_size import store_size
 
 from enrich.arabic import normalize_text, search_terms
 from enrich.dedup import DedupParams, fingerprinter_for, link_story, store_stories
@@ -195,30 +196,15 @@ def main() -> None:
             probes = list(documents(pool, 10**9 + stored, args.probe, seed=-stored))
             sign, lookup, candidates = probe(store, probes, params)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            db = sqlite3.connect(path)
-            # Dedup's own tables (band keys, signatures and their indexes).
-            bands = db.execute(
-                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'lsh_keys%'"
-                " OR name LIKE 'dedup_docs%' OR name LIKE 'sqlite_autoindex_dedup_docs%'"
-            ).fetchone()[0]
-            # Text excluded: the articles' two text columns and the full-text index.
-            text = db.execute(
-                "SELECT sum(length(CAST(text AS BLOB)) + length(CAST(text_norm AS BLOB)))"
-                " FROM articles"
-            ).fetchone()[0]
-            fts = db.execute(
-                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'articles_fts%'"
-            ).fetchone()[0]
-            db.close()
-            size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*"))
-            whole = f"{size_bytes / stored:>12.0f}{(size_bytes - text - fts) / stored:>10.0f}"
+            size_now = store_size(path)
+            whole = f"{size_now.per_article:>12.0f}{size_now.without_text:>10.0f}"
             if tables is not None:
                 whole = f"{'-':>12}{'-':>10}"  # no full-text index, no entities: not comparable
             print(
                 f"{stored:>9}{args.probe / sign:>9.0f}{args.probe / lookup:>10.0f}"
                 f"{args.probe / (sign + lookup):>9.0f}{candidates:>9.2f}"
                 f"{stored / fill_seconds:>9.0f}{rss:>9.0f}"
-                f"{whole}{bands / stored:>12.0f}",
+                f"{whole}{size_now.dedup:>12.0f}",
                 flush=True,
             )
         if tables is not None:

@@ -6,9 +6,12 @@ For each count, plain-text stories made from the seeds (bench/throughput_bench.p
 make_texts) are written to a temporary folder and `newsmon run` ingests them into a new
 SQLite store, on the default task runner. The CLI's process and its worker processes are
 sampled every 0.2 s; printed: peak RSS of the flow's process, peak of the whole process
-tree (flow, workers, Prefect's temporary server) and the largest single server and worker
-process, the run time and the rate. Memory that does not grow with the input count is the
-goal: files are streamed in batches, each freed once stored.
+tree (flow, fork server, workers, Prefect's temporary server) as the sum of their RSS and as
+the sum of their PSS (forked workers share pages with their fork server: RSS counts those
+twice, PSS once), the largest single process of each role, the run time and the rate, and
+the store's bytes per article, in all and without the story text (bench/store_size.py).
+Memory that does not grow with the input count is the goal: files are streamed in batches,
+each freed once stored.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 import psutil
+from store_size import store_size
 from throughput_bench import make_texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,11 +34,22 @@ MIB = 1024 * 1024
 
 
 def _role(process: psutil.Process) -> str:
-    """What a process of the run is: Prefect's temporary server, a worker, or other."""
+    """What a process of the run is: Prefect's temporary server, the fork server, a worker
+    (forked from the fork server, or spawned by Dask or Prefect's own pool), or other."""
     command = " ".join(process.cmdline())
     if "create_app" in command or "uvicorn" in command:
         return "server"
+    if "forkserver" in command:
+        parent = process.parent()
+        forked = parent is not None and "forkserver" in " ".join(parent.cmdline())
+        return "worker" if forked else "fork-server"
     return "worker" if "spawn_main" in command else "other"
+
+
+def _pss(process: psutil.Process) -> int:
+    """Proportional set size: pages shared with other processes (a forked worker's with its
+    fork server) count once across them, so the tree's sum is what it takes of the RAM."""
+    return int(getattr(process.memory_full_info(), "pss", process.memory_info().rss))
 
 
 class PeakRss:
@@ -43,7 +58,7 @@ class PeakRss:
     def __init__(self, pid: int, every: float = 0.2) -> None:
         self.process = psutil.Process(pid)
         self.every = every
-        self.main = self.tree = 0
+        self.main = self.tree = self.tree_pss = 0
         self.roles: dict[str, int] = {}  # the largest one process of each role reached
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -53,6 +68,7 @@ class PeakRss:
         while not self._done.is_set():
             try:
                 main = self.process.memory_info().rss
+                tree_pss = _pss(self.process)
                 children = self.process.children(recursive=True)
             except psutil.Error:
                 return
@@ -60,12 +76,15 @@ class PeakRss:
             for child in children:
                 try:
                     rss = child.memory_info().rss
+                    pss = _pss(child)
                     role = _role(child)
                 except psutil.Error:
                     continue  # a worker that just exited
                 tree += rss
+                tree_pss += pss
                 self.roles[role] = max(self.roles.get(role, 0), rss)
             self.main, self.tree = max(self.main, main), max(self.tree, tree)
+            self.tree_pss = max(self.tree_pss, tree_pss)
             self._done.wait(self.every)
 
     def stop(self) -> None:
@@ -98,11 +117,15 @@ def run_once(count: int, batch: int) -> None:
         if child.returncode not in (0, 1):
             print(err[-2000:])
             raise SystemExit(f"newsmon run exited {child.returncode}")
+        stored = store_size(Path(tmp) / "store.db")
         print(
             f"{count:>7} files ({size / count / 1024:.1f} KB each): peak RSS flow process"
-            f" {peaks.main / MIB:,.0f} MiB, whole tree {peaks.tree / MIB:,.0f} MiB"
+            f" {peaks.main / MIB:,.0f} MiB, whole tree {peaks.tree / MIB:,.0f} MiB RSS"
+            f" ({peaks.tree_pss / MIB:,.0f} MiB PSS)"
             f" ({', '.join(f'{r} {v / MIB:,.0f}' for r, v in sorted(peaks.roles.items()))});"
-            f" {seconds:.0f} s with start-up ({count / seconds:.0f} files/s)",
+            f" {seconds:.0f} s with start-up ({count / seconds:.0f} files/s);"
+            f" store {stored.per_article:,.0f} B per article, {stored.without_text:,.0f} B"
+            f" without the text, over {stored.articles:,} articles",
             flush=True,
         )
 
