@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import Site, free_port, http_site, newsmon, smtp_peer, wait_for_events, webhook_peer
+from peers import (
+    ElasticsearchTarget,
+    Site,
+    free_port,
+    http_site,
+    newsmon,
+    smtp_peer,
+    wait_for_events,
+    webhook_peer,
+)
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -27,10 +36,11 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL
 
+from connectors.elasticsearch import ElasticsearchSink
 from enrich.boilerplate import clean_text, load_rules
 from flows.events import ALERT_SENT, FEED_FAILED, FEED_SILENT
 from flows.poll import poll_feeds_flow
-from newsmon.compose import open_store, pipeline_config
+from newsmon.compose import es_config, open_store, pipeline_config
 from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -560,3 +570,38 @@ def test_a_feed_silent_rule_mails_and_posts_once_per_silence(tmp_path: Path, see
 
 def _feed_sent(events: list[Any]) -> list[Any]:
     return [e for e in events if e.payload.get("kind") == "feed-silent"]
+
+
+def test_a_poll_with_nothing_new_still_updates_feed_health_in_elasticsearch(
+    tmp_path: Path, seeds: Path, elasticsearch: ElasticsearchTarget
+) -> None:
+    with http_site() as site:
+        _newsroom(site, seeds)
+        feeds = _feed_file(tmp_path, site, {"rt-arabic": "/rss/"})
+        env = {
+            **elasticsearch.env(),
+            "NEWSMON_FEEDS": str(feeds),
+            "NEWSMON_FETCH_ALLOW": f"127.0.0.1:{site.port}",
+            "NEWSMON_FETCH_HOST_DELAY": "0",
+        }
+        db = tmp_path / "store.db"
+        first = newsmon("poll", db=db, env=env)
+        assert "3 stored" in first.stdout, first.stdout + first.stderr
+        again = newsmon("poll", "--force", db=db, env=env)
+        assert again.returncode == 0 and "0 stored" in again.stdout, again.stdout + again.stderr
+
+    feeds_index = elasticsearch.alias.removesuffix("-stories") + "-feeds"
+    config = es_config(
+        Settings(
+            db=tmp_path / "unused.db",
+            elasticsearch_url=elasticsearch.url,
+            es_alias=elasticsearch.alias,
+            es_template=elasticsearch.template,
+        )
+    )
+    assert config is not None
+    client = ElasticsearchSink(config).client
+    client.indices.refresh(index=feeds_index)
+    [feed] = [hit["_source"] for hit in client.search(index=feeds_index)["hits"]["hits"]]
+    # Sent at the end of the second poll, which stored nothing: both polls counted.
+    assert (feed["name"], feed["polls"], feed["last_status"]) == ("rt-arabic", 2, "not-modified")
