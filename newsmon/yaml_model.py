@@ -38,10 +38,21 @@ def _describe(path: Path, data: Any, key: str, noun: str, exc: ValidationError) 
 
 def load_yaml_model(path: Path, model: type[M], key: str, noun: str) -> M:
     """Read path as YAML into model, whose `key` is a list of named `noun`s."""
+    return parse_yaml_model(path, read_config(path, noun), model, key, noun)
+
+
+def read_config(path: Path, noun: str) -> str:
+    """The text of a config file of `noun`s; a clear error naming it if it cannot be read."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigFileError(f"{path}: cannot read {noun}s: {exc.strerror or exc}") from exc
+
+
+def parse_yaml_model(path: Path, text: str, model: type[M], key: str, noun: str) -> M:
+    """Parse the YAML text of the file at path into model, whose `key` is a list of `noun`s."""
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigFileError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

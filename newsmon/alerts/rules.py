@@ -13,7 +13,7 @@ from enrich.arabic import normalize_text, search_terms, words
 from enrich.query import Query, parse_query, query_matches
 from newsmon.packaged import packaged
 from newsmon.records import Article
-from newsmon.yaml_model import load_yaml_model, parse_duration
+from newsmon.yaml_model import parse_duration, parse_yaml_model, read_config
 
 DEFAULT_RULES = packaged("alerts.yml")
 ChannelName = Literal["email", "webhook", "slack", "teams", "telegram"]
@@ -164,20 +164,17 @@ class RulesFile(BaseModel):
 def load_alert_rules(path: Path | None = None) -> tuple[AlertRule, ...]:
     """Read and check the rules file (default deploy/alerts.yml); only enabled rules.
 
-    A run reads it for every batch, so an edit takes effect at the next batch; the file is
-    parsed again only when its size or modification time changed.
+    A run reads it for every batch, so an edit takes effect at the next batch; the text is
+    parsed and checked again only when it changed.
     """
     path = path or DEFAULT_RULES
-    try:
-        stat = path.stat()
-    except OSError:
-        return _parsed_rules(path, None)  # load_yaml_model names the file and the reason
-    return _parsed_rules(path, (stat.st_mtime_ns, stat.st_size))
+    return _parsed_rules(path, read_config(path, "rule"))
 
 
 @lru_cache(maxsize=8)
-def _parsed_rules(path: Path, version: tuple[int, int] | None) -> tuple[AlertRule, ...]:
-    parsed = load_yaml_model(path, RulesFile, "rules", "rule")
+def _parsed_rules(path: Path, text: str) -> tuple[AlertRule, ...]:
+    # Keyed by the text, not the file's times: two saves within one clock tick look alike.
+    parsed = parse_yaml_model(path, text, RulesFile, "rules", "rule")
     return tuple(rule for rule in parsed.rules if rule.enabled)
 
 

@@ -306,6 +306,9 @@ def test_the_rules_file_is_parsed_again_only_when_it_changes(tmp_path: Path) -> 
     assert load_alert_rules(path) is first  # unchanged: the parsed rules are kept
     path.write_text("rules:\n  - {name: two, any_of: [Q15031, Q7747]}\n", encoding="utf-8")
     assert [rule.name for rule in load_alert_rules(path)] == ["two"]
+    # Saved again at once with the same size: its times may not tell, its text does.
+    path.write_text("rules:\n  - {name: owt, any_of: [Q15031, Q7747]}\n", encoding="utf-8")
+    assert [rule.name for rule in load_alert_rules(path)] == ["owt"]
     path.write_text("rules: [", encoding="utf-8")
     with pytest.raises(ConfigFileError, match="not valid YAML"):
         load_alert_rules(path)
