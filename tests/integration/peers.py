@@ -34,6 +34,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from es_emulator import stop_process
 
+from connectors.elasticsearch import ElasticsearchSink
+from newsmon.compose import es_config
+from newsmon.settings import Settings
+
 
 @dataclass(frozen=True)
 class CliResult:
@@ -107,6 +111,20 @@ class ElasticsearchTarget:
             "NEWSMON_ES_ALIAS": self.alias,
             "NEWSMON_ES_TEMPLATE": str(self.template),
         }
+
+    def sink(self, tmp_path: Path, **settings: object) -> ElasticsearchSink:
+        """A sink on this target's alias, for a test to set up, write or read through."""
+        config = es_config(
+            Settings(
+                db=tmp_path / "unused.db",
+                elasticsearch_url=self.url,
+                es_alias=self.alias,
+                es_template=self.template,
+                **settings,  # type: ignore[arg-type]
+            )
+        )
+        assert config is not None
+        return ElasticsearchSink(config)
 
 
 @contextmanager

@@ -12,31 +12,16 @@ import pytest
 from fault_figures import FaultFigures
 from peers import ElasticsearchTarget, TcpCut, newsmon
 
-from connectors.elasticsearch import ElasticsearchSink
 from connectors.es_status import StatusIndices
-from newsmon.compose import es_config
 from newsmon.records import AlertRecord, AlertState, DeliveryState, DeliveryStatus, FeedState
-from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-def _sink(target: ElasticsearchTarget, tmp_path: Path) -> ElasticsearchSink:
-    settings = Settings(
-        db=tmp_path / "unused.db",
-        elasticsearch_url=target.url,
-        es_alias=target.alias,
-        es_template=target.template,
-    )
-    config = es_config(settings)
-    assert config is not None
-    return ElasticsearchSink(config)
 
 
 def test_setup_is_idempotent_and_the_mapping_is_strict(
     elasticsearch: ElasticsearchTarget, tmp_path: Path
 ) -> None:
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     first = sink.setup()
     assert first.index == f"{elasticsearch.alias}-000001" and first.previous_version is None
     again = sink.setup()
@@ -55,11 +40,11 @@ def test_setup_adds_new_template_fields_to_an_index_made_before_them(
     del template["template"]["mappings"]["properties"]["event_id"]
     older = tmp_path / "older-template.json"
     older.write_text(json.dumps(template), encoding="utf-8")
-    old_sink = _sink(dataclasses.replace(elasticsearch, template=older), tmp_path)
+    old_sink = dataclasses.replace(elasticsearch, template=older).sink(tmp_path)
     index = old_sink.setup().index
     assert old_sink.index([{"id": "a", "event_id": "e1"}]).rejected  # strict, no such field
 
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     assert sink.setup().index == index
     outcome = sink.index([{"id": "a", "event_id": "e1"}])
     assert outcome.indexed == ["a"] and not outcome.rejected
@@ -75,7 +60,7 @@ def test_a_run_indexes_each_story_once_with_its_entities(
     again = newsmon("run", str(seeds), db=db, env=elasticsearch.env())
     assert again.returncode == 0 and "elasticsearch: 0 indexed, 0 pending" in again.stdout
 
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     sink.refresh()
     assert sink.count() == 5
     both = sink.client.count(
@@ -165,7 +150,7 @@ def test_a_run_of_several_batches_sends_status_and_the_template_once(
     story_bulks = [path for _, path in proxy.requests if path.endswith("_bulk")]
     assert len(story_bulks) >= 3, proxy.requests  # each batch indexed as it is stored
     alerts_index = f"{base}-alerts"
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     sink.client.indices.refresh(index=alerts_index)
     assert sink.client.count(index=alerts_index)["count"] == 10  # every alert of the run
 
@@ -205,7 +190,7 @@ def test_nothing_is_lost_while_elasticsearch_is_down(
     assert newsmon("es", "sync", db=db, env=elasticsearch.env()).stdout.startswith(
         "elasticsearch: 0 indexed, 0 pending"
     )
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     sink.refresh()
     in_index = sink.count()
     backend = "PostgreSQL" if db.startswith("postgresql") else "SQLite"
@@ -263,7 +248,7 @@ def test_reindex_builds_a_new_index_and_moves_the_alias(
     assert result.returncode == 0, result.stderr
     alias = elasticsearch.alias
     assert f"reindexed: 5 stories into {alias}-000002, removed {alias}-000001" in result.stdout
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     assert sink.write_index() == f"{alias}-000002"
     sink.refresh()
     assert sink.count() == 5
@@ -275,7 +260,7 @@ def test_an_interrupted_reindex_is_resumed_and_the_alias_moves_when_counts_match
     db = tmp_path / "store.db"
     assert newsmon("run", str(seeds), db=db, env=elasticsearch.env()).returncode == 0
     alias = elasticsearch.alias
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     # What a reindex stopped mid-way leaves: its new index, with one document of five.
     left, resumed = sink.reindex_target()
     assert (left, resumed) == (f"{alias}-000002", False)
@@ -301,7 +286,7 @@ def test_arabic_analysis_matches_inflected_and_unnormalised_forms(
 ) -> None:
     db = tmp_path / "store.db"
     assert newsmon("run", str(seeds), db=db, env=elasticsearch.env()).returncode == 0
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     sink.refresh()
 
     def hits(field: str, query: str) -> int:
@@ -345,7 +330,7 @@ def test_elasticsearch_stopped_mid_sync_then_back_gets_every_story_once(
     proxy.listen()  # back, on the same port
     back = newsmon("es", "sync", db=db, env=env)
     assert back.returncode == 0, back.stderr
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     sink.refresh()
     in_index = sink.count()
     fault_figures.record(
@@ -367,7 +352,7 @@ def test_elasticsearch_stopped_mid_sync_then_back_gets_every_story_once(
 def test_alert_delivery_and_feed_health_reach_their_indices(
     elasticsearch: ElasticsearchTarget, tmp_path: Path
 ) -> None:
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     status = StatusIndices(sink)
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
 

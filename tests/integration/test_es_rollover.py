@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from peers import ElasticsearchTarget, newsmon
 
-from connectors.elasticsearch import DEFAULT_TEMPLATE, ElasticsearchSink, SinkUnavailable
+from connectors.elasticsearch import DEFAULT_TEMPLATE, SinkUnavailable
 from connectors.es_sync import reindex
-from newsmon.compose import es_config, open_store
-from newsmon.settings import Settings, load_settings
+from newsmon.compose import open_store
+from newsmon.settings import load_settings
 
 pytestmark = pytest.mark.integration
 SHIPPED_VERSION = json.loads(DEFAULT_TEMPLATE.read_text(encoding="utf-8"))["version"]
@@ -39,27 +39,13 @@ def _three_records(inbox: Path, host: str, sentence: str) -> Path:
     return inbox
 
 
-def _sink(target: ElasticsearchTarget, tmp_path: Path, **settings: object) -> ElasticsearchSink:
-    config = es_config(
-        Settings(
-            db=tmp_path / "unused.db",
-            elasticsearch_url=target.url,
-            es_alias=target.alias,
-            es_template=target.template,
-            **settings,
-        )
-    )
-    assert config is not None
-    return ElasticsearchSink(config)
-
-
 def test_rollover_through_the_alias_keeps_each_story_once_and_reindex_gathers_them(
     elasticsearch: ElasticsearchTarget, tmp_path: Path, seeds: Path
 ) -> None:
     policy = _policy(tmp_path, max_docs=3)
     env = {**elasticsearch.env(), "NEWSMON_ES_LIFECYCLE": str(policy)}
     alias = elasticsearch.alias
-    sink = _sink(elasticsearch, tmp_path, es_lifecycle=policy)
+    sink = elasticsearch.sink(tmp_path, es_lifecycle=policy)
     ilm = sink.has_ilm()
     db = tmp_path / "store.db"
 
@@ -112,7 +98,7 @@ def test_rollover_through_the_alias_keeps_each_story_once_and_reindex_gathers_th
 def test_retention_deletes_indices_once_their_successor_is_old_enough(
     elasticsearch: ElasticsearchTarget, tmp_path: Path
 ) -> None:
-    sink = _sink(elasticsearch, tmp_path, es_retention="1s")
+    sink = elasticsearch.sink(tmp_path, es_retention="1s")
     if sink.has_ilm():
         pytest.skip("the cluster's ILM applies retention on its own schedule, not on demand")
     sink.setup()
@@ -135,7 +121,7 @@ def test_retention_deletes_indices_once_their_successor_is_old_enough(
 def test_replicas_are_a_setting_applied_to_existing_indices(
     elasticsearch: ElasticsearchTarget, tmp_path: Path
 ) -> None:
-    first = _sink(elasticsearch, tmp_path, es_replicas=0)
+    first = elasticsearch.sink(tmp_path, es_replicas=0)
     index = first.setup().index
 
     def replicas() -> str:
@@ -143,7 +129,7 @@ def test_replicas_are_a_setting_applied_to_existing_indices(
         return str(found[index]["settings"]["index.number_of_replicas"])
 
     assert replicas() == "0"
-    _sink(elasticsearch, tmp_path, es_replicas=2).setup()
+    elasticsearch.sink(tmp_path, es_replicas=2).setup()
     assert replicas() == "2"
     installed = first.client.indices.get_index_template(name=elasticsearch.alias)
     [template] = installed["index_templates"]
@@ -161,7 +147,7 @@ def test_reindex_keep_old_leaves_the_old_index_off_the_alias(
     kept = newsmon("es", "reindex", "--keep-old", db=db, env=elasticsearch.env())
     assert kept.returncode == 0, kept.stderr
     assert f"reindexed: 3 stories into {alias}-000002, kept {alias}-000001" in kept.stdout
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     assert sink.indices() == [f"{alias}-000002"] and sink.index_count(alias) == 3
     assert sink.index_count(f"{alias}-000001") == 3  # still there, to go back to
 
@@ -170,7 +156,7 @@ def test_reindex_keep_old_leaves_the_old_index_off_the_alias(
 def test_setup_installs_the_ilm_policy_and_attaches_it_to_the_index(
     elasticsearch: ElasticsearchTarget, tmp_path: Path
 ) -> None:
-    sink = _sink(elasticsearch, tmp_path, es_retention="400d")
+    sink = elasticsearch.sink(tmp_path, es_retention="400d")
     index = sink.setup().index
     policy = sink.client.ilm.get_lifecycle(name=elasticsearch.alias)[elasticsearch.alias]
     phases = policy["policy"]["phases"]
@@ -196,7 +182,7 @@ def test_reindex_leaves_out_stories_past_retention(
         assert len(read) == 2  # one stamp per run
         # Retention of 1h, an hour after a moment between the two runs: the first is past it.
         now = read[0] + (read[1] - read[0]) / 2 + timedelta(hours=1)
-        sink = _sink(elasticsearch, tmp_path, es_retention="1h")
+        sink = elasticsearch.sink(tmp_path, es_retention="1h")
         result, new, _old = reindex(store, sink, now=now)
         assert (result.indexed, result.expired, result.pending) == (5, 3, 0)
         assert sink.index_count(new) == 5 and sink.index_count(sink.alias) == 5
@@ -213,7 +199,7 @@ def test_reindex_leaves_out_stories_past_retention(
 def test_the_alias_moves_back_when_the_new_index_answers_short(
     elasticsearch: ElasticsearchTarget, tmp_path: Path
 ) -> None:
-    sink = _sink(elasticsearch, tmp_path)
+    sink = elasticsearch.sink(tmp_path)
     old = sink.setup().index
     sink.index([{"id": i, "title": i} for i in ("a", "b", "c")])
     new, resumed = sink.reindex_target()

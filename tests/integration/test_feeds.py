@@ -36,11 +36,10 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL
 
-from connectors.elasticsearch import ElasticsearchSink
 from enrich.boilerplate import clean_text, load_rules
 from flows.events import ALERT_SENT, FEED_FAILED, FEED_SILENT
 from flows.poll import poll_feeds_flow
-from newsmon.compose import es_config, open_store, pipeline_config
+from newsmon.compose import open_store, pipeline_config
 from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -591,16 +590,7 @@ def test_a_poll_with_nothing_new_still_updates_feed_health_in_elasticsearch(
         assert again.returncode == 0 and "0 stored" in again.stdout, again.stdout + again.stderr
 
     feeds_index = elasticsearch.alias.removesuffix("-stories") + "-feeds"
-    config = es_config(
-        Settings(
-            db=tmp_path / "unused.db",
-            elasticsearch_url=elasticsearch.url,
-            es_alias=elasticsearch.alias,
-            es_template=elasticsearch.template,
-        )
-    )
-    assert config is not None
-    client = ElasticsearchSink(config).client
+    client = elasticsearch.sink(tmp_path).client
     client.indices.refresh(index=feeds_index)
     [feed] = [hit["_source"] for hit in client.search(index=feeds_index)["hits"]["hits"]]
     # Sent at the end of the second poll, which stored nothing: both polls counted.
