@@ -98,7 +98,7 @@ def sync(
             if outcome.retry_later:  # overloaded even after backoff: try again next run
                 break
         if upkeep:
-            # Without ILM nobody else rolls the index over: each sync is newsmon's chance to.
+            # Without ILM nobody else rolls the index over: each upkeep is newsmon's chance to.
             if not sink.has_ilm():
                 result.rollover = apply_lifecycle(sink)
             result.status = send_status(store, sink)

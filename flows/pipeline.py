@@ -280,9 +280,11 @@ class PipelineRun:
         """The run's summary (with feed polls by outcome, for a poll), recorded in the store.
 
         Elasticsearch's alerts and feeds indices are brought up to date here, once the run's
-        alerts and feed states are all recorded (a poll with nothing new included).
+        alerts and feed states are all recorded: after a poll (one with nothing new included)
+        or a run that stored batches. A drop-folder pass that found nothing changed nothing.
         """
-        self.index(0, upkeep=True)
+        if feeds is not None or self._es_set_up:
+            self.index(0, upkeep=True)
         alerts, tally = self._alerts()
         summary = RunSummary(
             run_id=self.run_id,

@@ -120,7 +120,7 @@ class ElasticsearchTarget:
                 elasticsearch_url=self.url,
                 es_alias=self.alias,
                 es_template=self.template,
-                **settings,  # type: ignore[arg-type]
+                **settings,
             )
         )
         assert config is not None
