@@ -9,7 +9,8 @@ sampled every 0.2 s; printed: peak RSS of the flow's process, peak of the whole 
 tree (flow, fork server, workers, Prefect's temporary server) as the sum of their RSS and as
 the sum of their PSS (forked workers share pages with their fork server: RSS counts those
 twice, PSS once), the largest single process of each role, the run time and the rate, and
-the store's bytes per article, in all and without the story text (bench/store_size.py).
+the store's bytes per article, in all and without the story text (bench/store_size.py),
+and how many events Prefect's server said it dropped (its queues were full).
 Memory that does not grow with the input count is the goal: files are streamed in batches,
 each freed once stored.
 """
@@ -118,6 +119,8 @@ def run_once(count: int, batch: int) -> None:
             print(err[-2000:])
             raise SystemExit(f"newsmon run exited {child.returncode}")
         stored = store_size(Path(tmp) / "store.db")
+        # Prefect's server queues events in memory, 10,000 a service, and drops what overflows.
+        dropped = err.count("Subscription queue is full")
         print(
             f"{count:>7} files ({size / count / 1024:.1f} KB each): peak RSS flow process"
             f" {peaks.main / MIB:,.0f} MiB, whole tree {peaks.tree / MIB:,.0f} MiB RSS"
@@ -125,7 +128,8 @@ def run_once(count: int, batch: int) -> None:
             f" ({', '.join(f'{r} {v / MIB:,.0f}' for r, v in sorted(peaks.roles.items()))});"
             f" {seconds:.0f} s with start-up ({count / seconds:.0f} files/s);"
             f" store {stored.per_article:,.0f} B per article, {stored.without_text:,.0f} B"
-            f" without the text, over {stored.articles:,} articles",
+            f" without the text, over {stored.articles:,} articles;"
+            f" Prefect's server dropped {dropped:,} events",
             flush=True,
         )
 

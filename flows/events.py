@@ -3,10 +3,15 @@ or fallen silent."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from prefect.events import emit_event
+from prefect.client.orchestration import get_client
+from prefect.events import Event, emit_event
+from prefect.events.filters import EventFilter, EventIDFilter, EventOccurredFilter
 
 from newsmon.records import AlertMessage, Article, Delivery, EntityTag, FeedPoll, FeedState
 
@@ -19,6 +24,8 @@ _NAME_CHARS = 120
 # and the event is lost: a long document names hundreds of entities, a digest many stories.
 MAX_RELATED = 100
 
+log = logging.getLogger(__name__)
+
 
 def most_mentioned(article: Article, limit: int) -> list[EntityTag]:
     """The article's entities, the most mentioned first, at most `limit`."""
@@ -26,15 +33,16 @@ def most_mentioned(article: Article, limit: int) -> list[EntityTag]:
     return [tag for _, tag in ranked[:limit]]
 
 
-def emit_new_stories(articles: Sequence[Article]) -> int:
-    """One `newsmon.story.new` event per new story, its entities as related resources.
+def emit_new_stories(articles: Sequence[Article]) -> list[Event]:
+    """One `newsmon.story.new` event per new story, its entities as related resources;
+    returns the events emitted.
 
     Up to Prefect's 100, the most mentioned first; the payload lists every entity id.
 
     An automation matches a story's entities with `match_related` on role `entity` and id
     `newsmon.entity.<id>` (see deploy/prefect/putin-xi-automation.yaml).
     """
-    emitted = 0
+    emitted: list[Event] = []
     for article in articles:
         event = emit_event(
             STORY_NEW,
@@ -62,8 +70,68 @@ def emit_new_stories(articles: Sequence[Article]) -> int:
                 "entity_ids": [tag.id for tag in article.entities],
             },
         )
-        emitted += event is not None
+        if event is not None:
+            emitted.append(event)
     return emitted
+
+
+class EventPacer:
+    """Keeps a run's story events at most `in_flight` ahead of what the Prefect server has
+    recorded.
+
+    The server takes events in without pushing back and queues them in memory for each of
+    its services, 10,000 a queue; past that it drops them, and the automations they were
+    for never fire. A backfill emits them faster than a server sharing two cores with the
+    workers records them. Past `in_flight` unconfirmed events, the run waits until the
+    oldest batch's last event is readable from the server. A poll's few events never wait:
+    the server's recorder may hold a short tail for seconds. A server that has not recorded
+    an event after `patience` seconds (it lost it, or records none) ends the pacing for the
+    run, with a warning.
+    """
+
+    def __init__(self, in_flight: int = 2000, patience: float = 60.0, every: float = 0.2) -> None:
+        self.in_flight = in_flight
+        self.patience = patience
+        self.every = every
+        self.waited = 0.0  # seconds this run spent waiting for the server
+        self._batches: deque[tuple[Event, int]] = deque()  # last event, events in the batch
+        self._unconfirmed = 0
+        self._on = True
+
+    def sent(self, last: Event | None, count: int) -> None:
+        """Note a batch of `count` events ending with `last`; wait while too many are
+        unconfirmed, the oldest batch first."""
+        if not self._on or last is None:
+            return
+        self._batches.append((last, count))
+        self._unconfirmed += count
+        while self._on and self._unconfirmed > self.in_flight and len(self._batches) > 1:
+            oldest, oldest_count = self._batches.popleft()
+            self._wait_for(oldest)
+            self._unconfirmed -= oldest_count
+
+    def _wait_for(self, event: Event) -> None:
+        start = time.monotonic()
+        query = EventFilter(
+            id=EventIDFilter(id=[event.id]),
+            occurred=EventOccurredFilter(
+                since=event.occurred - timedelta(seconds=1),
+                until=event.occurred + timedelta(seconds=1),
+            ),
+        )
+        with get_client(sync_client=True) as client:
+            while not client.read_events(query, limit=1).events:
+                if time.monotonic() - start > self.patience:
+                    log.warning(
+                        "Prefect server has not recorded story event %s after %.0f s;"
+                        " the rest of this run's story events go out unpaced",
+                        event.id,
+                        self.patience,
+                    )
+                    self._on = False
+                    break
+                time.sleep(self.every)
+        self.waited += time.monotonic() - start
 
 
 def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:

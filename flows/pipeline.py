@@ -19,6 +19,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.events import Event
 from prefect.runtime import task_run
 from prefect.task_runners import TaskRunner
 from prefect.utilities.annotations import quote
@@ -28,7 +29,7 @@ from connectors.es_sync import SyncResult, sync
 from enrich.dedup import DedupParams, store_stories
 from enrich.events import EventParams
 from enrich.gazetteer import display_names
-from flows.events import emit_alert_sent, emit_new_stories
+from flows.events import EventPacer, emit_alert_sent, emit_new_stories
 from flows.runners import in_order, task_runner_for, workers_share_api
 from newsmon.alerts.check import check_new_stories
 from newsmon.alerts.config import AlertConfig
@@ -126,6 +127,9 @@ class FiredAlerts:
     item of a list a task returns, for the whole flow run (memory that grew with the run)."""
 
     ids: tuple[int, ...]
+    # For the run's EventPacer: how many story events the check emitted, and the last one.
+    story_events: int
+    last_event: Event | None
 
 
 @task(name="check-alerts", cache_policy=NO_CACHE)
@@ -136,8 +140,9 @@ def alerts_task(store_at: StoreConfig, config: AlertConfig, run_id: str) -> Fire
         checked = check_new_stories(store, load_alert_rules(config.rules), config, run_id)
     finally:
         store.close()
-    emit_new_stories(checked.to_announce(config.story_events))
-    return FiredAlerts(tuple(alert.id for alert in checked.alerts))
+    events = emit_new_stories(checked.to_announce(config.story_events))
+    last = events[-1] if events else None
+    return FiredAlerts(tuple(alert.id for alert in checked.alerts), len(events), last)
 
 
 class DeliveryIncomplete(ExternalError):
@@ -190,6 +195,7 @@ class PipelineRun:
         self.es = SyncResult()
         self._es_set_up = False
         self.alert_ids = array("q")  # 8 bytes an alert: a backfill fires one per story
+        self.events = EventPacer()
         self.delivery = DeliveryReport()
         self.feed_alerts: list[FeedAlert] = []
 
@@ -236,6 +242,7 @@ class PipelineRun:
         with clock.stage("check-alerts", len(result.new_ids)):
             fired = alerts_task(config.store, config.alerts, self.run_id)
             self.alert_ids.extend(fired.ids)
+            self.events.sent(fired.last_event, fired.story_events)
         self.deliver()
         self.index(len(result.new_ids))
         self.read += prepared.read
