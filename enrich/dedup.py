@@ -15,7 +15,14 @@ from datasketch import MinHash, MinHashLSH
 from enrich.arabic import words
 from enrich.events import EventParams, link_event
 from newsmon.ids import version_id
-from newsmon.records import Article, Fingerprint, StageOutput, StoreResult, StoryLink
+from newsmon.records import (
+    Article,
+    DedupCandidate,
+    Fingerprint,
+    StageOutput,
+    StoreResult,
+    StoryLink,
+)
 from newsmon.stages import map_stage
 from newsmon.store.base import Store
 
@@ -50,12 +57,9 @@ class DedupParams:
 class DedupIndex(Protocol):
     """What linking needs from the store: LSH lookups and the candidates' texts."""
 
-    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
-        """Ids sharing band keys with these, most shared keys first, at most limit."""
-        ...
-
-    def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
-        """For each id: (MinHash signature, shingle count)."""
+    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[DedupCandidate]:
+        """Articles sharing band keys with these, with their sketches; most shared keys
+        first, at most limit."""
         ...
 
     def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -153,11 +157,23 @@ def fingerprint_batch(
     return map_stage("dedup", articles, fingerprinter.fingerprint, lambda a: a.source)
 
 
-def estimated_containment(sig_a: bytes, size_a: int, sig_b: bytes, size_b: int) -> float:
-    """Containment estimated from two MinHash signatures and the sets' sizes."""
-    a = np.frombuffer(sig_a, dtype=np.uint32)
-    b = np.frombuffer(sig_b, dtype=np.uint32)
-    jaccard = float(np.mean(a == b)) if len(a) == len(b) and len(a) else 0.0
+def estimated_containments(fp: Fingerprint, candidates: Sequence[DedupCandidate]) -> list[float]:
+    """Containment of each candidate in the article (or the reverse, whichever set is the
+    smaller), estimated from their MinHash signatures and set sizes, in one array pass."""
+    own = np.frombuffer(fp.signature, dtype=np.uint32)
+    comparable = [c for c in candidates if len(c.signature) == len(fp.signature)]
+    agree: dict[str, float] = {}
+    if comparable and len(own):
+        theirs = np.frombuffer(b"".join(c.signature for c in comparable), dtype=np.uint32)
+        shares = np.count_nonzero(theirs.reshape(len(comparable), len(own)) == own, axis=1)
+        agree = {c.article_id: float(n) / len(own) for c, n in zip(comparable, shares, strict=True)}
+    return [
+        _containment_from_jaccard(agree.get(c.article_id, 0.0), fp.shingle_count, c.shingle_count)
+        for c in candidates
+    ]
+
+
+def _containment_from_jaccard(jaccard: float, size_a: int, size_b: int) -> float:
     # |A∩B| = J·|A∪B| and |A∪B| = (|A|+|B|)/(1+J).
     return jaccard * (size_a + size_b) / ((1 + jaccard) * min(size_a, size_b))
 
@@ -182,18 +198,13 @@ def link_story(
     if not fp.band_keys:
         return own
     found = index.lsh_candidates(fp.band_keys, _SKETCHED_CANDIDATES)
-    found = [c for c in found if c != fp.article.id]
+    found = [c for c in found if c.article_id != fp.article.id]
     fingerprinter = fingerprinter_for(params)
     grams: frozenset[str] | None = None
     exact_checks = params.max_candidates
     for window in (found[:_FIRST_ROUND], found[_FIRST_ROUND:]):
-        ranked = sorted(
-            (
-                (estimated_containment(fp.signature, fp.shingle_count, sig, size), candidate)
-                for candidate, (sig, size) in index.story_sketches(window).items()
-            ),
-            reverse=True,
-        )
+        estimates = estimated_containments(fp, window)
+        ranked = sorted(zip(estimates, (c.article_id for c in window), strict=True), reverse=True)
         for estimate, candidate_id in ranked:
             if estimate < params.min_containment - _MARGIN or exact_checks == 0:
                 break

@@ -166,6 +166,15 @@ class Fingerprint:
 
 
 @dataclass(frozen=True, slots=True)
+class DedupCandidate:
+    """A stored article sharing LSH band keys with a new one, with its MinHash sketch."""
+
+    article_id: str
+    signature: bytes
+    shingle_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoryLink:
     """Where the dedup stage puts a new article: its story and the copy it matched, if any."""
 

@@ -15,6 +15,7 @@ from newsmon.records import (
     AlertRecord,
     Article,
     ChannelTarget,
+    DedupCandidate,
     Delivery,
     EventLink,
     EventMember,
@@ -93,12 +94,9 @@ class ArticleStore(Protocol):
         write transaction (each event written before the next article is placed)."""
         ...
 
-    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
-        """Ids sharing band keys with these, most shared keys first, at most limit."""
-        ...
-
-    def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
-        """For each id: (MinHash signature, shingle count)."""
+    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[DedupCandidate]:
+        """Articles sharing band keys with these, with their sketches; most shared keys
+        first, at most limit."""
         ...
 
     def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:

@@ -9,6 +9,7 @@ from newsmon.errors import StoreError
 from newsmon.records import (
     EVERY_STORY,
     Article,
+    DedupCandidate,
     EntityTag,
     EventLink,
     Fingerprint,
@@ -189,11 +190,13 @@ class ArticleTables(EventTables):
                     _entity_rows(article.id, article.entities),
                 )
 
-    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[str]:
-        """Ids sharing band keys with these, most shared keys first (then oldest), at most limit.
+    def lsh_candidates(self, band_keys: Sequence[int], limit: int = 5) -> list[DedupCandidate]:
+        """Articles sharing band keys with these, with their sketches; most shared keys first
+        (then oldest), at most limit.
 
         Each key contributes its oldest few documents only: a story copied a thousand times
-        is found through its first copies, at the cost of a dozen rows, not a thousand.
+        is found through its first copies, at the cost of a dozen rows, not a thousand. The
+        sketches come with the ids: a second query for them cost a third of a lookup.
         """
         if not band_keys:
             return []
@@ -204,17 +207,15 @@ class ArticleTables(EventTables):
             ]
             * len(band_keys)
         )
+        # Grouped by doc alone, then joined: the signatures stay out of the grouping.
         rows = self._db.execute(
-            f"SELECT d.article_id FROM ({per_key}) AS k JOIN dedup_docs d ON d.doc = k.doc"
-            " GROUP BY d.doc ORDER BY count(*) DESC, d.doc LIMIT ?",
+            "SELECT d.article_id, d.minhash, d.shingle_count FROM"
+            f" (SELECT k.doc, count(*) AS shared FROM ({per_key}) AS k GROUP BY k.doc"
+            "  ORDER BY shared DESC, k.doc LIMIT ?) AS c"
+            " JOIN dedup_docs d ON d.doc = c.doc ORDER BY c.shared DESC, c.doc",
             (*band_keys, limit),
         )
-        return [row[0] for row in rows]
-
-    def story_sketches(self, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
-        """For each id: (MinHash signature, shingle count); articles without one are left out."""
-        rows = self._by_ids("minhash, shingle_count", ids, table="dedup_docs", key="article_id")
-        return {i: (bytes(sig), int(n)) for i, (sig, n) in rows.items()}
+        return [DedupCandidate(row[0], bytes(row[1]), int(row[2])) for row in rows]
 
     def story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """For each id: (normalised text, cluster id)."""
