@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import httpx
 from prefect.client.orchestration import get_client
 from prefect.events import Event, emit_event
 from prefect.events.filters import EventFilter, EventIDFilter, EventOccurredFilter
@@ -112,6 +113,28 @@ class EventPacer:
 
     def _wait_for(self, event: Event) -> None:
         start = time.monotonic()
+        try:
+            recorded = self._recorded_within_patience(event)
+        except httpx.HTTPError as exc:
+            log.warning(
+                "cannot ask the Prefect API whether it recorded story event %s (%s);"
+                " the rest of this run's story events go out unpaced",
+                event.id,
+                exc,
+            )
+            recorded = False
+        else:
+            if not recorded:
+                log.warning(
+                    "Prefect server has not recorded story event %s after %.0f s;"
+                    " the rest of this run's story events go out unpaced",
+                    event.id,
+                    self.patience,
+                )
+        self._on = recorded
+        self.waited += time.monotonic() - start
+
+    def _recorded_within_patience(self, event: Event) -> bool:
         query = EventFilter(
             id=EventIDFilter(id=[event.id]),
             occurred=EventOccurredFilter(
@@ -119,19 +142,13 @@ class EventPacer:
                 until=event.occurred + timedelta(seconds=1),
             ),
         )
+        deadline = time.monotonic() + self.patience
         with get_client(sync_client=True) as client:
             while not client.read_events(query, limit=1).events:
-                if time.monotonic() - start > self.patience:
-                    log.warning(
-                        "Prefect server has not recorded story event %s after %.0f s;"
-                        " the rest of this run's story events go out unpaced",
-                        event.id,
-                        self.patience,
-                    )
-                    self._on = False
-                    break
+                if time.monotonic() > deadline:
+                    return False
                 time.sleep(self.every)
-        self.waited += time.monotonic() - start
+        return True
 
 
 def emit_alert_sent(delivery: Delivery, message: AlertMessage) -> None:

@@ -13,6 +13,7 @@ from peers import wait_for_events
 from prefect.client.orchestration import get_client
 from prefect.events import Event
 from prefect.events.filters import EventFilter, EventIDFilter
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.events import MAX_RELATED, STORY_NEW, EventPacer, emit_new_stories
 from newsmon.records import Article, EntityTag, Mention
@@ -91,3 +92,21 @@ def test_a_server_that_never_records_an_event_ends_the_pacing_with_a_warning(
     for _ in range(3):
         pacer.sent(Event(event=STORY_NEW, resource={"prefect.resource.id": "z"}, id=uuid4()), 1)
     assert time.monotonic() - started < 0.5  # unpaced from then on
+
+
+def test_an_unreachable_api_ends_the_pacing_with_a_warning_and_the_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pacer = EventPacer(in_flight=1)
+    first = Event(event=STORY_NEW, resource={"prefect.resource.id": "a"}, id=uuid4())
+    pacer.sent(first, 1)
+    # Port 9 (discard) has no listener on loopback: the connection is refused.
+    with (
+        temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}),
+        caplog.at_level(logging.WARNING, logger="flows.events"),
+    ):
+        pacer.sent(Event(event=STORY_NEW, resource={"prefect.resource.id": "b"}, id=uuid4()), 1)
+    assert f"cannot ask the Prefect API whether it recorded story event {first.id}" in caplog.text
+    waited = pacer.waited
+    pacer.sent(Event(event=STORY_NEW, resource={"prefect.resource.id": "c"}, id=uuid4()), 1)
+    assert pacer.waited == waited
