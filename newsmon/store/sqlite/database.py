@@ -13,11 +13,6 @@ from newsmon.store.sql.migrations import migrations
 from newsmon.store.sql.tables import Analyzer, SQLTables
 
 _BUSY_TIMEOUT_MS = 30_000
-# Page cache per connection (SQLite's default is 2 MiB). A dedup lookup seeks 37 band keys
-# in an index of 37 rows per story; at a million stories the index's inner pages alone
-# pass 2 MiB, so every seek re-read them: 32 MiB took lookups from 1,600-2,000 to
-# 2,900-3,300 a second (bench/dedup_bench.py at 1M). Pages are taken as read, not up front.
-_CACHE_KIB = 32 * 1024
 
 
 class SQLiteDatabase(SQLTables):
@@ -37,12 +32,6 @@ class SQLiteDatabase(SQLTables):
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             self._use_wal()
             self._db.execute("PRAGMA foreign_keys = ON")
-            import os as _os
-
-            if _os.environ.get("XCACHE"):
-                self._db.execute(f"PRAGMA cache_size = -{_os.environ['XCACHE']}")
-            if _os.environ.get("XMMAP"):
-                self._db.execute(f"PRAGMA mmap_size = {_os.environ['XMMAP']}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open store: {exc}") from exc
