@@ -195,9 +195,10 @@ class EventTables(SQLTables):
         if not link.keys:
             return
         self._db.execute("DELETE FROM event_keys WHERE event_id = ?", (event.id,))
+        seen = _ts(event.indexed_seen)
         self._db.executemany(
             "INSERT INTO event_keys (key, last_seen, event_id) VALUES (?, ?, ?)",
-            [(key, _ts(event.indexed_seen), event.id) for key in link.keys],
+            [(key, seen, event.id) for key in link.keys],
         )
 
 
