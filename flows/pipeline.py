@@ -242,6 +242,8 @@ class PipelineRun:
         with clock.stage("check-alerts", len(result.new_ids)):
             fired = alerts_task(config.store, config.alerts, self.run_id)
             self.alert_ids.extend(fired.ids)
+        # Its own stage: time spent waiting for Prefect's server is not checking alerts.
+        with clock.stage("pace-story-events", fired.story_events):
             self.events.sent(fired.last_event, fired.story_events)
         self.deliver()
         self.index(len(result.new_ids))

@@ -197,7 +197,8 @@ def test_the_run_summary_as_json(seeds: Path, tmp_path: Path) -> None:
     ]
     assert summary["alerts"]["by_rule"]["putin-xi"] == {"recorded": 5}
     assert {a["rule"] for a in summary["alerts"]["first"]} >= {"putin-xi"}
-    assert {t["stage"] for t in summary["timings"]} >= {"extract", "store", "check-alerts"}
+    stages = {"extract", "store", "check-alerts", "pace-story-events"}
+    assert {t["stage"] for t in summary["timings"]} >= stages
     again = json.loads(newsmon("run", "--json", str(seeds), db=tmp_path / "s.db").stdout)
     assert (again["stored"], again["already_known"], again["status"]) == (0, 5, "ok")
 
